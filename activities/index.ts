@@ -1,0 +1,60 @@
+// Temporal activities: the thin seam between workflows and the FaceNet library. Each one heartbeats,
+// listens for cancellation and is idempotent (a retry finds what is already done in the run directory).
+import { Context } from '@temporalio/activity';
+import * as pipeline from '../src/pipeline';
+import type { EpochSummary, EvalSummary, PreparedDatasetInfo, RunPlan } from './types';
+import { withErrorClassification } from './classify-errors';
+
+export interface ActivityDeps {
+  /** Relative config paths, dataset folders and runsDir resolve against this. */
+  projectRoot: string;
+}
+
+/** Heartbeats at most every `everyMs`, so a fast loop does not flood the server; details show in the UI. */
+function heartbeater(everyMs = 2000): (details: unknown) => void {
+  let last = 0;
+  return (details) => {
+    const now = Date.now();
+    if (now - last < everyMs) return;
+    last = now;
+    Context.current().heartbeat(details);
+  };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return withErrorClassification({
+    async resolveRun(input: {
+      configPath?: string;
+      config?: Record<string, unknown>;
+      overrides?: string[];
+      runId: string;
+    }): Promise<RunPlan> {
+      return pipeline.resolveRun(input, deps.projectRoot);
+    },
+
+    async prepareData(input: { runDir: string }): Promise<PreparedDatasetInfo> {
+      return pipeline.prepareRunData(input.runDir, deps.projectRoot, { onProgress: heartbeater() });
+    },
+
+    async trainEpoch(input: { runDir: string; epoch: number; cachePath: string }): Promise<EpochSummary> {
+      const ctx = Context.current();
+      return pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, {
+        onProgress: heartbeater(),
+        signal: ctx.cancellationSignal,
+        attempt: ctx.info.attempt,
+      });
+    },
+
+    async evaluate(input: { runDir: string; epoch: number; cachePath: string }): Promise<EvalSummary> {
+      return pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress: heartbeater() });
+    },
+
+    async writeReport(input: { runDir: string }): Promise<{ reportPath: string }> {
+      return pipeline.writeRunReport(input.runDir);
+    },
+
+    async exportModel(input: { runDir: string; epoch: number }): Promise<{ modelDir: string }> {
+      return pipeline.exportRunModel(input.runDir, input.epoch);
+    },
+  });
+}

@@ -1,0 +1,93 @@
+// The small values that cross Temporal between workflows and activities: paths, ids, numbers.
+// Never images, tensors or weights (those stay in the run directory).
+
+export interface TrainInput {
+  /** A YAML config path (relative to the worker's working directory, or absolute). */
+  configPath?: string;
+  /** Or an inline config object (the same fields as the YAML). */
+  config?: Record<string, unknown>;
+  /** `path.to.field=value` overrides applied on top. */
+  overrides?: string[];
+  /** Run directory name under runsDir; default: the workflow id. */
+  runId?: string;
+  /** Queue names, for deployments that do not use the defaults. */
+  taskQueues?: { cpu?: string; accel?: string };
+  /** Set by continue-as-new; users leave it out. */
+  continuation?: Continuation;
+}
+
+export interface Continuation {
+  plan: RunPlan;
+  dataset: PreparedDatasetInfo;
+  nextEpoch: number;
+  best: EvalSummary | null;
+  lastEval: EvalSummary | null;
+  epochSeconds: number[];
+  lastEpoch: EpochSummary | null;
+}
+
+export interface RunPlan {
+  runId: string;
+  runDir: string;
+  configName: string;
+  dataset: 'att' | 'lfw';
+  epochs: number;
+  evalEvery: number;
+  backend: string;
+  /** A one-line description of the config for the memo / UI. */
+  summary: string;
+}
+
+export interface PreparedDatasetInfo {
+  cachePath: string;
+  key: string;
+  manifestHash: string;
+  identities: number;
+  images: number;
+}
+
+export interface EpochSummary {
+  epoch: number;
+  meanLoss: number;
+  meanActiveFraction: number;
+  lr: number;
+  imagesPerSecond: number;
+  seconds: number;
+  checkpointPath: string;
+  /** True when the epoch had already been trained and was only read back (a retried activity). */
+  alreadyDone: boolean;
+}
+
+export interface EvalSummary {
+  epoch: number;
+  accuracy: number;
+  auc: number;
+  eer: number;
+  threshold: number;
+  tarAtFar1e2: number | null;
+  resultPath: string;
+}
+
+export interface TrainResult {
+  runId: string;
+  runDir: string;
+  epochs: number;
+  best: EvalSummary | null;
+  final: EvalSummary | null;
+  reportPath: string | null;
+  modelDir: string | null;
+  stoppedEarly: boolean;
+}
+
+export interface Progress {
+  phase: 'resolving' | 'preparing-data' | 'training' | 'evaluating' | 'reporting' | 'done' | 'stopping';
+  runId: string | null;
+  epoch: number;
+  totalEpochs: number;
+  lastLoss: number | null;
+  lr: number | null;
+  bestAccuracy: number | null;
+  bestEpoch: number | null;
+  etaSeconds: number | null;
+  stopAfterEpoch: number | null;
+}

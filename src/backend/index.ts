@@ -1,0 +1,118 @@
+// Picks and initialises the tfjs backend. The native TensorFlow bindings are optional
+// dependencies (their install script downloads libtensorflow), so they are loaded dynamically
+// and a missing one is reported with how to install it, never as a crash at import time.
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../config/schema';
+
+export type ConcreteBackend = Exclude<BackendName, 'auto'>;
+
+/** Fastest first: what `auto` tries, in order. */
+export const AUTO_ORDER: readonly ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export class BackendUnavailableError extends Error {
+  override readonly name = 'BackendUnavailableError';
+}
+
+const INSTALL_HINT: Record<ConcreteBackend, string> = {
+  'tensorflow-gpu':
+    'npm install @tensorflow/tfjs-node-gpu@4.22.0 on a machine with CUDA and internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node-gpu` so its install script can fetch libtensorflow)',
+  tensorflow:
+    'npm install @tensorflow/tfjs-node@4.22.0 on a machine with internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node`)',
+  wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 (a regular dependency: run npm ci)',
+  cpu: 'npm install @tensorflow/tfjs-backend-cpu@4.22.0 (a regular dependency: run npm ci)',
+};
+
+/** tfjs registers each backend under its own name; tfjs-node and -gpu both register 'tensorflow'. */
+const TFJS_NAME: Record<ConcreteBackend, string> = {
+  'tensorflow-gpu': 'tensorflow',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+async function register(backend: ConcreteBackend): Promise<void> {
+  switch (backend) {
+    case 'tensorflow-gpu':
+      await import('@tensorflow/tfjs-node-gpu' as string);
+      return;
+    case 'tensorflow':
+      await import('@tensorflow/tfjs-node' as string);
+      return;
+    case 'wasm': {
+      await import('@tensorflow/tfjs-backend-wasm');
+      return;
+    }
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      return;
+  }
+}
+
+/** wasm lacks kernels a convnet's backward pass needs; they are added once it is the active backend. */
+async function afterActivate(backend: ConcreteBackend): Promise<void> {
+  if (backend !== 'wasm') return;
+  const { registerWasmTrainingKernels } = await import('./wasm-kernels');
+  registerWasmTrainingKernels();
+}
+
+export interface BackendChoice {
+  backend: ConcreteBackend;
+  tfjsName: string;
+  /** Why this one: what auto tried and why the faster ones were passed over. */
+  reason: string;
+}
+
+async function tryActivate(backend: ConcreteBackend): Promise<void> {
+  try {
+    await register(backend);
+  } catch (err) {
+    throw new BackendUnavailableError(
+      `The ${backend} backend is not installed (${firstLine(err)}). To use it: ${INSTALL_HINT[backend]}. ` +
+        `Or choose another with backend: auto | wasm | cpu.`,
+    );
+  }
+  const ok = await tf.setBackend(TFJS_NAME[backend]);
+  if (!ok) throw new BackendUnavailableError(`The ${backend} backend is installed but failed to initialise.`);
+  await tf.ready();
+  await afterActivate(backend);
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0] ?? '';
+}
+
+/** Initialises the requested backend (or the fastest that loads, for auto) and says which and why. */
+export async function initBackend(requested: BackendName): Promise<BackendChoice> {
+  if (requested !== 'auto') {
+    await tryActivate(requested);
+    return { backend: requested, tfjsName: tf.getBackend(), reason: 'requested in the config' };
+  }
+  const passedOver: string[] = [];
+  for (const candidate of AUTO_ORDER) {
+    try {
+      await tryActivate(candidate);
+      const reason = passedOver.length
+        ? `auto: fastest that loads; passed over ${passedOver.join('; ')}`
+        : 'auto: fastest backend, loaded';
+      return { backend: candidate, tfjsName: tf.getBackend(), reason };
+    } catch (err) {
+      passedOver.push(`${candidate} (${firstLine(err).split(' (')[0]})`);
+    }
+  }
+  throw new BackendUnavailableError(`No tfjs backend could be initialised: ${passedOver.join('; ')}`);
+}
+
+/** Which backends can be loaded here, without changing the active one more than needed (for tests and bench). */
+export async function availableBackends(): Promise<{ available: ConcreteBackend[]; missing: Array<{ backend: ConcreteBackend; why: string }> }> {
+  const available: ConcreteBackend[] = [];
+  const missing: Array<{ backend: ConcreteBackend; why: string }> = [];
+  for (const candidate of AUTO_ORDER) {
+    try {
+      await register(candidate);
+      available.push(candidate);
+    } catch (err) {
+      missing.push({ backend: candidate, why: `${firstLine(err)}; to install: ${INSTALL_HINT[candidate]}` });
+    }
+  }
+  return { available, missing };
+}

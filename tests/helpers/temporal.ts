@@ -1,0 +1,51 @@
+// A real Temporal dev server for integration tests (the `temporal` CLI; see scripts/install-temporal-cli.sh),
+// one per test file, and the workflow bundle built once per file.
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DevServer, type DevServerOptions } from '../../temporal/dev-server';
+
+export interface TemporalTestEnv {
+  server: DevServer;
+  client: Client;
+  connection: Connection;
+  nativeConnection: NativeConnection;
+  bundle: WorkflowBundleWithSourceMap;
+  close(): Promise<void>;
+}
+
+let bundlePromise: Promise<WorkflowBundleWithSourceMap> | null = null;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger() });
+  return bundlePromise;
+}
+
+function quietLogger() {
+  const noop = () => undefined;
+  return { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
+}
+
+export async function startTemporal(options: DevServerOptions = {}): Promise<TemporalTestEnv> {
+  const server = await DevServer.start({ uiPort: null, ...options });
+  const connection = await Connection.connect({ address: server.address });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const bundle = await workflowBundle();
+  return {
+    server,
+    client,
+    connection,
+    nativeConnection,
+    bundle,
+    async close() {
+      await nativeConnection.close();
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
+
+let counter = 0;
+export function uniqueQueue(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${Date.now()}`;
+}

@@ -1,0 +1,162 @@
+// trainFaceNet's orchestration against a real Temporal dev server, with fast stand-in activities:
+// epochs run once each and in order, evaluation follows evalEvery, bad input is not retried,
+// transient failures are, the stop signal ends the run gracefully, progress is queryable and
+// runs are findable by search attribute. (The real activities are exercised in pipeline tests.)
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
+import type { createActivities } from '../../activities';
+import { withErrorClassification } from '../../activities/classify-errors';
+import type { TrainInput, TrainResult } from '../../activities/types';
+import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
+
+type Activities = ReturnType<typeof createActivities>;
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+let env: TemporalTestEnv;
+before(async () => {
+  env = await startTemporal();
+});
+after(async () => {
+  await env?.close();
+});
+
+interface Recorder {
+  trained: number[];
+  evaluated: number[];
+  attempts: Map<number, number>;
+}
+
+function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number; failOnceAtEpoch?: number; badConfig?: boolean; epochDelayMs?: number }): Activities {
+  return withErrorClassification({
+    async resolveRun(input) {
+      if (opts.badConfig) {
+        const err = new Error('Invalid configs/x.yml:\n  - training.epochs: Too small; got 0');
+        err.name = 'ConfigError';
+        throw err;
+      }
+      return { runId: input.runId, runDir: `/runs/${input.runId}`, configName: 'smoke', dataset: 'att', epochs: opts.epochs, evalEvery: opts.evalEvery, backend: 'cpu', summary: 'fake' };
+    },
+    async prepareData() {
+      return { cachePath: '/cache/x', key: 'k', manifestHash: 'm', identities: 40, images: 400 };
+    },
+    async trainEpoch({ epoch }) {
+      rec.attempts.set(epoch, (rec.attempts.get(epoch) ?? 0) + 1);
+      if (opts.epochDelayMs) await new Promise((r) => setTimeout(r, opts.epochDelayMs));
+      if (opts.failOnceAtEpoch === epoch && rec.attempts.get(epoch) === 1) throw new Error('worker lost its disk for a moment');
+      rec.trained.push(epoch);
+      return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: 2, checkpointPath: `/ck/${epoch}`, alreadyDone: false };
+    },
+    async evaluate({ epoch }) {
+      rec.evaluated.push(epoch);
+      // Accuracy peaks at epoch 2, so "best" and "final" differ.
+      const accuracy = epoch === 2 ? 0.9 : 0.8;
+      return { epoch, accuracy, auc: 0.95, eer: 0.1, threshold: 0.7, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
+    },
+    async writeReport() {
+      return { reportPath: '/runs/x/report.html' };
+    },
+    async exportModel() {
+      return { modelDir: '/runs/x/model' };
+    },
+  } satisfies Activities);
+}
+
+async function withWorkers<T>(activities: Activities, fn: (queues: { workflows: string; cpu: string; accel: string }) => Promise<T>): Promise<T> {
+  const queues = { workflows: uniqueQueue('wf'), cpu: uniqueQueue('cpu'), accel: uniqueQueue('accel') };
+  const workers = await createWorkers({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    roles: ALL_ROLES,
+    activities,
+    workflowBundle: env.bundle,
+    taskQueues: queues,
+  });
+  return (await runWorkers(workers, fn(queues))) as T;
+}
+
+function input(queues: { cpu: string; accel: string }, extra: Partial<TrainInput> = {}): TrainInput {
+  return { configPath: 'configs/smoke.yml', taskQueues: { cpu: queues.cpu, accel: queues.accel }, ...extra };
+}
+
+test('every epoch is trained once, in order, with evaluation every evalEvery epochs and at the end', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  const result = await withWorkers(fakeActivities(rec, { epochs: 5, evalEvery: 2 }), async (q) => {
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] });
+    const out = (await handle.result()) as TrainResult;
+    const progress = await handle.query('progress');
+    assert.deepEqual(
+      { phase: progress.phase, epoch: progress.epoch, bestAccuracy: progress.bestAccuracy, bestEpoch: progress.bestEpoch, eta: progress.etaSeconds },
+      { phase: 'done', epoch: 5, bestAccuracy: 0.9, bestEpoch: 2, eta: 0 },
+    );
+    return out;
+  });
+  assert.deepEqual(rec.trained, [1, 2, 3, 4, 5]);
+  assert.deepEqual(rec.evaluated, [2, 4, 5]);
+  assert.equal(result.best?.epoch, 2);
+  assert.equal(result.final?.epoch, 5);
+  assert.equal(result.stoppedEarly, false);
+  assert.equal(result.reportPath, '/runs/x/report.html');
+});
+
+test('a transient activity failure is retried and the epoch is still trained once', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  await withWorkers(fakeActivities(rec, { epochs: 3, evalEvery: 3, failOnceAtEpoch: 2 }), async (q) => {
+    await env.client.workflow.execute('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] });
+  });
+  assert.equal(rec.attempts.get(2), 2);
+  assert.deepEqual(rec.trained, [1, 2, 3]);
+});
+
+test('bad input fails fast, without retries, with the library message', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  await withWorkers(fakeActivities(rec, { epochs: 3, evalEvery: 1, badConfig: true }), async (q) => {
+    const started = Date.now();
+    await assert.rejects(
+      env.client.workflow.execute('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        const cause = (err.cause as { cause?: unknown })?.cause;
+        assert.ok(cause instanceof ApplicationFailure, `cause: ${String(cause)}`);
+        assert.equal(cause.type, 'ConfigError');
+        assert.equal(cause.nonRetryable, true);
+        assert.match(cause.message, /training\.epochs: Too small/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 10_000, 'a non-retryable failure must not wait for retries');
+  });
+  assert.deepEqual(rec.trained, []);
+});
+
+test('the stopAfterEpoch signal ends the run after that epoch, with a final evaluation and report', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  const result = await withWorkers(fakeActivities(rec, { epochs: 10, evalEvery: 5, epochDelayMs: 300 }), async (q) => {
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] });
+    await handle.signal('stopAfterEpoch', 2);
+    return (await handle.result()) as TrainResult;
+  });
+  assert.deepEqual(rec.trained, [1, 2]);
+  assert.deepEqual(rec.evaluated, [2]);
+  assert.equal(result.stoppedEarly, true);
+  assert.equal(result.epochs, 2);
+});
+
+test('runs are findable by their search attributes', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  const workflowId = uniqueQueue('findme');
+  await withWorkers(fakeActivities(rec, { epochs: 2, evalEvery: 1 }), async (q) => {
+    await env.client.workflow.execute('trainFaceNet', { taskQueue: q.workflows, workflowId, args: [input(q)] });
+  });
+  const query = `WorkflowId = '${workflowId}' AND FacenetDataset = 'att' AND FacenetConfig = 'smoke' AND FacenetBestAccuracy >= 0.85`;
+  let found: string[] = [];
+  for (let i = 0; i < 40 && found.length === 0; i++) {
+    found = [];
+    for await (const wf of env.client.workflow.list({ query })) found.push(wf.workflowId);
+    if (found.length === 0) await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.deepEqual(found, [workflowId]);
+});

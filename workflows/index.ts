@@ -1,0 +1,2 @@
+// Every workflow the pipeline registers. The worker bundles this file.
+export { trainFaceNet, progressQuery, stopAfterEpochSignal } from './train';

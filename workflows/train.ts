@@ -1,0 +1,158 @@
+// trainFaceNet: prepare the dataset -> one activity per epoch (each ends with a checkpoint) ->
+// evaluation every `evalEvery` epochs and at the end -> report and model export.
+// Deterministic orchestration only: every fact about tensors, files and time comes from activities.
+import {
+  ActivityCancellationType,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { Continuation, EvalSummary, Progress, TrainInput, TrainResult, EpochSummary } from '../activities/types';
+import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE } from '../temporal/task-queues';
+import { BEST_ACCURACY_KEY, CONFIG_KEY, DATASET_KEY, EPOCH_KEY } from '../temporal/search-attributes';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export const progressQuery = defineQuery<Progress>('progress');
+/** Ends the run gracefully after the given epoch (default: the one in progress), with evaluation, report and export. */
+export const stopAfterEpochSignal = defineSignal<[number?]>('stopAfterEpoch');
+
+/** Keeps the event history small: a run of hundreds of epochs continues as new every this many epochs. */
+const EPOCHS_PER_HISTORY = 25;
+
+function activitiesFor(input: TrainInput) {
+  const cpuQueue = input.taskQueues?.cpu ?? CPU_TASK_QUEUE;
+  const accelQueue = input.taskQueues?.accel ?? ACCEL_TASK_QUEUE;
+  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
+  const cpu = proxyActivities<Activities>({
+    taskQueue: cpuQueue,
+    // Downloading and preprocessing LFW can take a while; heartbeats show it is alive.
+    startToCloseTimeout: '6h',
+    heartbeatTimeout: '2m',
+    retry,
+  });
+  const accel = proxyActivities<Activities>({
+    taskQueue: accelQueue,
+    // One epoch of a full-size model on CPU can take hours; liveness comes from the heartbeat,
+    // which is short so that a killed worker's epoch is retried (from its checkpoint) quickly.
+    startToCloseTimeout: '24h',
+    heartbeatTimeout: '30s',
+    // Let the activity save a checkpoint before the workflow sees the cancellation.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry,
+  });
+  return { cpu, accel };
+}
+
+export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
+  const { cpu, accel } = activitiesFor(input);
+  const state: Continuation | null = input.continuation ?? null;
+  const progress: Progress = {
+    phase: 'resolving',
+    runId: state?.plan.runId ?? null,
+    epoch: state ? state.nextEpoch - 1 : 0,
+    totalEpochs: state?.plan.epochs ?? 0,
+    lastLoss: state?.lastEpoch?.meanLoss ?? null,
+    lr: state?.lastEpoch?.lr ?? null,
+    bestAccuracy: state?.best?.accuracy ?? null,
+    bestEpoch: state?.best?.epoch ?? null,
+    etaSeconds: null,
+    stopAfterEpoch: null,
+  };
+  setHandler(progressQuery, () => progress);
+  setHandler(stopAfterEpochSignal, (epoch?: number) => {
+    progress.stopAfterEpoch = epoch ?? Math.max(progress.epoch + 1, 1);
+  });
+
+  const plan =
+    state?.plan ??
+    (await cpu.resolveRun({
+      configPath: input.configPath,
+      config: input.config,
+      overrides: input.overrides,
+      runId: input.runId ?? workflowInfo().workflowId,
+    }));
+  progress.runId = plan.runId;
+  progress.totalEpochs = plan.epochs;
+  if (!state) {
+    upsertSearchAttributes([
+      { key: DATASET_KEY, value: plan.dataset },
+      { key: CONFIG_KEY, value: plan.configName },
+    ]);
+    upsertMemo({ config: plan.summary, runDir: plan.runDir, backend: plan.backend });
+  }
+
+  progress.phase = 'preparing-data';
+  const dataset = state?.dataset ?? (await cpu.prepareData({ runDir: plan.runDir }));
+
+  let best: EvalSummary | null = state?.best ?? null;
+  let lastEval: EvalSummary | null = state?.lastEval ?? null;
+  let lastEpoch: EpochSummary | null = state?.lastEpoch ?? null;
+  const epochSeconds = [...(state?.epochSeconds ?? [])];
+  const firstEpoch = state?.nextEpoch ?? 1;
+  let stoppedEarly = false;
+
+  const evaluate = async (epoch: number): Promise<void> => {
+    progress.phase = 'evaluating';
+    lastEval = await accel.evaluate({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath });
+    if (!best || lastEval.accuracy > best.accuracy) {
+      best = lastEval;
+      progress.bestAccuracy = best.accuracy;
+      progress.bestEpoch = best.epoch;
+      upsertSearchAttributes([{ key: BEST_ACCURACY_KEY, value: best.accuracy }]);
+    }
+  };
+
+  try {
+    for (let epoch = firstEpoch; epoch <= plan.epochs; epoch++) {
+      progress.phase = 'training';
+      const summary = await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath });
+      lastEpoch = summary;
+      epochSeconds.push(summary.seconds);
+      progress.epoch = epoch;
+      progress.lastLoss = summary.meanLoss;
+      progress.lr = summary.lr;
+      progress.etaSeconds = estimateEta(epochSeconds, plan.epochs - epoch);
+      upsertSearchAttributes([{ key: EPOCH_KEY, value: epoch }]);
+
+      const stopping = progress.stopAfterEpoch !== null && epoch >= progress.stopAfterEpoch;
+      const isLast = epoch === plan.epochs || stopping;
+      if (epoch % plan.evalEvery === 0 || isLast) await evaluate(epoch);
+      if (stopping) {
+        stoppedEarly = epoch < plan.epochs;
+        break;
+      }
+      if (!isLast && (epoch - firstEpoch + 1 >= EPOCHS_PER_HISTORY || workflowInfo().continueAsNewSuggested)) {
+        await continueAsNew<typeof trainFaceNet>({
+          ...input,
+          continuation: { plan, dataset, nextEpoch: epoch + 1, best, lastEval, epochSeconds: epochSeconds.slice(-20), lastEpoch },
+        });
+      }
+    }
+  } catch (err) {
+    if (isCancellation(err)) progress.phase = 'stopping';
+    throw err;
+  }
+
+  progress.phase = 'reporting';
+  const finalEpoch = lastEpoch?.epoch ?? plan.epochs;
+  const { reportPath } = await cpu.writeReport({ runDir: plan.runDir });
+  const { modelDir } = await cpu.exportModel({ runDir: plan.runDir, epoch: finalEpoch });
+  progress.phase = 'done';
+  progress.etaSeconds = 0;
+  return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir, stoppedEarly };
+}
+
+/** Remaining time from the recent epochs (the first epoch includes warm-up, so it is skipped when there are more). */
+function estimateEta(epochSeconds: number[], remainingEpochs: number): number {
+  const recent = epochSeconds.length > 1 ? epochSeconds.slice(1).slice(-5) : epochSeconds;
+  const mean = recent.reduce((a, b) => a + b, 0) / Math.max(recent.length, 1);
+  return Math.round(mean * remainingEpochs);
+}
