@@ -41,20 +41,19 @@ export function createActivities(deps: ActivityDeps) {
       return pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, {
         onProgress: heartbeater(),
         signal: ctx.cancellationSignal,
-        attempt: ctx.info.attempt,
       });
     },
 
-    async evaluate(input: { runDir: string; epoch: number; cachePath: string }): Promise<EvalSummary> {
-      return pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress: heartbeater() });
+    async evaluate(input: { runDir: string; epoch: number; cachePath: string; final?: boolean }): Promise<EvalSummary> {
+      return pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress: heartbeater(), final: input.final });
     },
 
     async writeReport(input: { runDir: string }): Promise<{ reportPath: string }> {
       return pipeline.writeRunReport(input.runDir);
     },
 
-    async exportModel(input: { runDir: string; epoch: number }): Promise<{ modelDir: string }> {
-      return pipeline.exportRunModel(input.runDir, input.epoch);
+    async exportModel(input: { runDir: string; cachePath: string }): Promise<{ modelDir: string }> {
+      return pipeline.exportRunModel(input.runDir, input.cachePath);
     },
   });
 }

@@ -13,6 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import type { Continuation, EvalSummary, Progress, TrainInput, TrainResult, EpochSummary } from '../activities/types';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE } from '../temporal/task-queues';
@@ -30,7 +31,7 @@ const EPOCHS_PER_HISTORY = 25;
 function activitiesFor(input: TrainInput) {
   const cpuQueue = input.taskQueues?.cpu ?? CPU_TASK_QUEUE;
   const accelQueue = input.taskQueues?.accel ?? ACCEL_TASK_QUEUE;
-  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
+  const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
   const cpu = proxyActivities<Activities>({
     taskQueue: cpuQueue,
     // Downloading and preprocessing LFW can take a while; heartbeats show it is alive.
@@ -99,9 +100,9 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   const firstEpoch = state?.nextEpoch ?? 1;
   let stoppedEarly = false;
 
-  const evaluate = async (epoch: number): Promise<void> => {
+  const evaluate = async (epoch: number, final: boolean): Promise<void> => {
     progress.phase = 'evaluating';
-    lastEval = await accel.evaluate({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath });
+    lastEval = await accel.evaluate({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, final });
     if (!best || lastEval.accuracy > best.accuracy) {
       best = lastEval;
       progress.bestAccuracy = best.accuracy;
@@ -124,7 +125,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
 
       const stopping = progress.stopAfterEpoch !== null && epoch >= progress.stopAfterEpoch;
       const isLast = epoch === plan.epochs || stopping;
-      if (epoch % plan.evalEvery === 0 || isLast) await evaluate(epoch);
+      if (epoch % plan.evalEvery === 0 || isLast) await evaluate(epoch, isLast);
       if (stopping) {
         stoppedEarly = epoch < plan.epochs;
         break;
@@ -144,7 +145,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   progress.phase = 'reporting';
   const finalEpoch = lastEpoch?.epoch ?? plan.epochs;
   const { reportPath } = await cpu.writeReport({ runDir: plan.runDir });
-  const { modelDir } = await cpu.exportModel({ runDir: plan.runDir, epoch: finalEpoch });
+  const { modelDir } = await accel.exportModel({ runDir: plan.runDir, cachePath: dataset.cachePath });
   progress.phase = 'done';
   progress.etaSeconds = 0;
   return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir, stoppedEarly };

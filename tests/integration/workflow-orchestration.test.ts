@@ -10,7 +10,7 @@ import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
 import type { createActivities } from '../../activities';
 import { withErrorClassification } from '../../activities/classify-errors';
-import type { TrainInput, TrainResult } from '../../activities/types';
+import type { Progress, TrainInput, TrainResult } from '../../activities/types';
 import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -87,7 +87,7 @@ test('every epoch is trained once, in order, with evaluation every evalEvery epo
   const result = await withWorkers(fakeActivities(rec, { epochs: 5, evalEvery: 2 }), async (q) => {
     const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] });
     const out = (await handle.result()) as TrainResult;
-    const progress = await handle.query('progress');
+    const progress = await handle.query<Progress>('progress');
     assert.deepEqual(
       { phase: progress.phase, epoch: progress.epoch, bestAccuracy: progress.bestAccuracy, bestEpoch: progress.bestEpoch, eta: progress.etaSeconds },
       { phase: 'done', epoch: 5, bestAccuracy: 0.9, bestEpoch: 2, eta: 0 },

@@ -1,0 +1,9 @@
+// The run-level steps of the pipeline, as plain async functions over a run directory. Temporal
+// activities call them (activities/), and so can scripts and tests, without a server.
+export { resolveRun, configFromRequest, describeConfig, type RunRequest, type RunPlan } from './resolve';
+export { prepareRunData, withLocalSource, type ProgressFn } from './data';
+export { trainRunEpoch, type EpochResult } from './train';
+export { evaluateRun, evalPath, embedImages, type EvalResult, type EvalFile } from './evaluate';
+export { writeRunReport, latestEvalFile } from './report';
+export { exportRunModel } from './export';
+export { openSession, closeSession, ensureBackend } from './sessions';

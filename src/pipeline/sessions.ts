@@ -1,0 +1,49 @@
+// One training session per run is kept alive in the worker between epoch activities, so an epoch does not
+// rebuild the model and reload its checkpoint; a session that does not match the latest checkpoint
+// (another worker trained meanwhile, or this one crashed) is replaced by one restored from disk.
+import { initBackend, type BackendChoice } from '../backend';
+import type { RunConfig } from '../config/schema';
+import { checkpointName, createTrainingSession, listCheckpoints, type TrainingSession } from '../train';
+import { readRunConfig, runPaths } from '../run/run-dir';
+
+const sessions = new Map<string, { session: TrainingSession; cachePath: string }>();
+let activeBackend: { requested: string; choice: BackendChoice } | null = null;
+
+export async function ensureBackend(config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
+  // A worker machine may force its backend (e.g. a GPU worker) whatever the run config says.
+  const requested = (env['FACENET_BACKEND'] as RunConfig['backend'] | undefined) ?? config.backend;
+  if (activeBackend?.requested === requested) return activeBackend.choice;
+  for (const { session } of sessions.values()) session.dispose();
+  sessions.clear();
+  const choice = await initBackend(requested);
+  activeBackend = { requested, choice };
+  return choice;
+}
+
+/** Name of the newest checkpoint on disk (by name; validity is checked when a session loads it). */
+async function newestCheckpoint(runDir: string): Promise<string | null> {
+  const newestFirst = await listCheckpoints(runPaths(runDir).checkpoints);
+  return newestFirst[0] ?? null;
+}
+
+export async function openSession(runDir: string, cachePath: string): Promise<{ session: TrainingSession; config: RunConfig; backend: BackendChoice }> {
+  const config = readRunConfig(runDir);
+  const backend = await ensureBackend(config);
+  const cached = sessions.get(runDir);
+  if (cached && cached.cachePath === cachePath) {
+    const newest = await newestCheckpoint(runDir);
+    const { epoch, step } = cached.session.state;
+    const mine = epoch === 0 && step === 0 ? null : checkpointName(epoch, step);
+    if (newest === mine) return { session: cached.session, config, backend };
+  }
+  closeSession(runDir);
+  const session = await createTrainingSession({ config, runDir, cachePath });
+  for (const warning of session.warnings) console.warn(`[${runDir}] ${warning}`);
+  sessions.set(runDir, { session, cachePath });
+  return { session, config, backend };
+}
+
+export function closeSession(runDir: string): void {
+  sessions.get(runDir)?.session.dispose();
+  sessions.delete(runDir);
+}

@@ -1,0 +1,88 @@
+// Step 3, once per epoch: train it from the latest checkpoint (or read it back when it is already done)
+// and log it. Epochs are numbered from 1 here, as users count them; checkpoint epoch-000k holds the
+// state after k epochs.
+import { readMetricsLog, upsertMetricsRow } from '../run/metrics-log';
+import { runPaths } from '../run/run-dir';
+import { checkpointName } from '../train';
+import { openSession } from './sessions';
+import type { ProgressFn } from './data';
+
+export interface EpochResult {
+  epoch: number;
+  meanLoss: number;
+  meanActiveFraction: number;
+  lr: number;
+  imagesPerSecond: number;
+  seconds: number;
+  checkpointPath: string;
+  alreadyDone: boolean;
+}
+
+export interface TrainEpochOptions {
+  onProgress?: ProgressFn;
+  /** Aborted when the activity is cancelled: the epoch stops after a checkpoint of the steps done. */
+  signal?: AbortSignal;
+}
+
+export async function trainRunEpoch(runDir: string, epoch: number, cachePath: string, opts: TrainEpochOptions = {}): Promise<EpochResult> {
+  if (!Number.isInteger(epoch) || epoch < 1) throw new Error(`Expected an epoch number >= 1, but got ${epoch}.`);
+  const paths = runPaths(runDir);
+  const { session } = await openSession(runDir, cachePath);
+  if (session.state.epoch >= epoch) {
+    const logged = readMetricsLog(paths.metrics).find((r) => r.epoch === epoch);
+    if (logged) {
+      return {
+        epoch,
+        meanLoss: logged.loss,
+        meanActiveFraction: logged.activeFraction,
+        lr: logged.lr,
+        imagesPerSecond: logged.imagesPerSecond,
+        seconds: logged.seconds,
+        checkpointPath: `${paths.checkpoints}/${checkpointName(epoch)}`,
+        alreadyDone: true,
+      };
+    }
+  }
+  const started = Date.now();
+  const summary = await session.trainEpoch(epoch - 1, {
+    onStep: (p) => {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
+      const remainingSteps = p.stepsPerEpoch - p.step - 1;
+      const elapsed = (Date.now() - started) / 1000;
+      const stepsDone = p.step + 1;
+      opts.onProgress?.({
+        epoch,
+        step: p.step + 1,
+        stepsPerEpoch: p.stepsPerEpoch,
+        loss: round(p.loss),
+        activeFraction: round(p.activeFraction),
+        lr: p.lr,
+        imagesPerSecond: round(p.imagesPerSecond),
+        epochEtaSeconds: Math.round((elapsed / stepsDone) * remainingSteps),
+      });
+    },
+  });
+  const result: EpochResult = {
+    epoch,
+    meanLoss: summary.meanLoss,
+    meanActiveFraction: summary.meanActiveFraction,
+    lr: summary.lr,
+    imagesPerSecond: summary.imagesPerSecond,
+    seconds: summary.seconds,
+    checkpointPath: summary.checkpointPath,
+    alreadyDone: false,
+  };
+  upsertMetricsRow(paths.metrics, {
+    epoch,
+    loss: result.meanLoss,
+    activeFraction: result.meanActiveFraction,
+    lr: result.lr,
+    imagesPerSecond: result.imagesPerSecond,
+    seconds: result.seconds,
+  });
+  return result;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e5) / 1e5;
+}
