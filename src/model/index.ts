@@ -1,0 +1,14 @@
+export { buildEmbeddingModel, residualBlock } from './resnet';
+export { countTrainableParams } from './params';
+export { embedTraining, embedInference } from './embed';
+export { L2Normalize, l2Normalize } from './l2-normalize';
+export { hashName, layerSeed } from './init';
+export {
+  type Architecture,
+  type Stem,
+  type StageWidths,
+  type EmbeddingModelOptions,
+  ARCHITECTURES,
+  STEMS,
+  validateEmbeddingModelOptions,
+} from './options';
