@@ -1,0 +1,27 @@
+// Errors of the training loop that callers (activities) classify: a non-finite loss will not go
+// away on a retry, so it is marked non-retryable by name.
+
+export class NonFiniteLossError extends Error {
+  override readonly name = 'NonFiniteLossError';
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+    readonly value: number,
+    readonly quantity: 'loss' | 'gradient norm' = 'loss',
+  ) {
+    super(
+      `The ${quantity} became ${value} at epoch ${epoch}, step ${step}; no checkpoint was written for this state. ` +
+        'Lower optimizer.learningRate, set optimizer.clipGradNorm, or resume from the last good checkpoint.',
+    );
+  }
+}
+
+export class TensorLeakError extends Error {
+  override readonly name = 'TensorLeakError';
+  constructor(
+    readonly leaked: number,
+    readonly step: number,
+  ) {
+    super(`Leaked ${leaked} tensors at step ${step}.`);
+  }
+}

@@ -1,0 +1,130 @@
+// Export of the trained embedding model in the standard tfjs layers format (model.json +
+// group1-shard1of1.bin, loadable by tf.loadLayersModel anywhere) plus a facenet.json sidecar with
+// what a user needs to embed a face: preprocessing, threshold, metrics. Written and read through
+// our own handlers (no tfjs-node file://), so it works on every backend.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import '../model'; // registers the L2Normalize layer so loadLayersModel can deserialise it
+import type { ModelConfig, PreprocessConfig } from '../config/schema';
+import { writeDirAtomic, writeFileDurable } from './fs-durable';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'group1-shard1of1.bin';
+export const SIDECAR_JSON = 'facenet.json';
+
+/** The sidecar: how to feed the model and how to read its output. */
+export interface FaceNetSidecar {
+  format: 'facenet-export/1';
+  /** Input [height, width, channels] the model expects, after preprocessing. */
+  inputShape: number[];
+  embeddingDim: number;
+  preprocess: {
+    channels: 1 | 3;
+    centerCrop: { height: number; width: number } | null;
+    resize: { height: number; width: number } | null;
+    /** The mean/std actually applied (after resolving normalize.mode 'computed'); pixel = (x/255 - mean) / std. */
+    mean: number[];
+    std: number[];
+  };
+  /** Decision threshold on the embedding distance: same person when distance < threshold. */
+  threshold: number | null;
+  distance: 'euclidean' | 'squared-euclidean';
+  metrics: Record<string, number>;
+  model: ModelConfig;
+  runId: string | null;
+  epoch: number | null;
+  createdAt: string;
+}
+
+export interface ExportOptions {
+  preprocess: PreprocessConfig;
+  /** The normalisation actually applied (computed mean/std when normalize.mode is 'computed'). */
+  normalization: { mean: number[]; std: number[] };
+  model: ModelConfig;
+  threshold: number | null;
+  distance: 'euclidean' | 'squared-euclidean';
+  metrics?: Record<string, number>;
+  runId?: string | null;
+  epoch?: number | null;
+}
+
+/** Writes model.json, group1-shard1of1.bin and facenet.json into `dir` (atomically, as one directory). */
+export async function exportModel(model: tfl.LayersModel, dir: string, opts: ExportOptions): Promise<string> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts?.modelTopology || !artifacts.weightSpecs || !artifacts.weightData) {
+    throw new Error('Internal error: model.save produced no topology or weights.');
+  }
+  const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
+  };
+  const inputShape = (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? -1);
+  const outputShape = model.outputs[0]?.shape ?? [];
+  const sidecar: FaceNetSidecar = {
+    format: 'facenet-export/1',
+    inputShape,
+    embeddingDim: outputShape[outputShape.length - 1] ?? opts.model.embeddingDim,
+    preprocess: {
+      channels: opts.preprocess.channels,
+      centerCrop: opts.preprocess.centerCrop,
+      resize: opts.preprocess.resize,
+      mean: opts.normalization.mean,
+      std: opts.normalization.std,
+    },
+    threshold: opts.threshold,
+    distance: opts.distance,
+    metrics: opts.metrics ?? {},
+    model: opts.model,
+    runId: opts.runId ?? null,
+    epoch: opts.epoch ?? null,
+    createdAt: new Date().toISOString(),
+  };
+  const parent = path.dirname(path.resolve(dir));
+  return writeDirAtomic(parent, path.basename(dir), async (tmp) => {
+    await writeFileDurable(path.join(tmp, WEIGHTS_BIN), Buffer.from(weightData));
+    await writeFileDurable(path.join(tmp, MODEL_JSON), JSON.stringify(modelJson));
+    await writeFileDurable(path.join(tmp, SIDECAR_JSON), JSON.stringify(sidecar, null, 2));
+  });
+}
+
+/** Loads an exported model directory (model.json + its weight files) and its sidecar, if present. */
+export async function loadExportedModel(dir: string): Promise<{ model: tfl.LayersModel; sidecar: FaceNetSidecar | null }> {
+  const modelPath = path.join(dir, MODEL_JSON);
+  let modelJson: { modelTopology?: object; weightsManifest?: tf.io.WeightsManifestConfig };
+  try {
+    modelJson = JSON.parse(await fs.readFile(modelPath, 'utf8')) as typeof modelJson;
+  } catch (err) {
+    throw new Error(`Cannot read the exported model ${modelPath}: ${(err as Error).message}. Point to a directory written by exportModel.`);
+  }
+  if (!modelJson.modelTopology || !modelJson.weightsManifest) {
+    throw new Error(`${modelPath} has no modelTopology or weightsManifest; it is not a tfjs layers model.`);
+  }
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Buffer[] = [];
+  for (const group of modelJson.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const p of group.paths) buffers.push(await fs.readFile(path.join(dir, p)));
+  }
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
+  const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }));
+  let sidecar: FaceNetSidecar | null = null;
+  try {
+    sidecar = JSON.parse(await fs.readFile(path.join(dir, SIDECAR_JSON), 'utf8')) as FaceNetSidecar;
+  } catch {
+    sidecar = null; // a plain tfjs model without our sidecar is still usable as an initialisation
+  }
+  return { model, sidecar };
+}

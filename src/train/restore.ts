@@ -1,0 +1,52 @@
+// The model of a checkpoint, for evaluation or export in a process that does not train: builds the
+// architecture from the run config and loads the weights (the optimiser slots are not read).
+import path from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { RunConfig } from '../config/schema';
+import { buildEmbeddingModel } from '../model';
+import { loadLatestCheckpoint, readCheckpoint, verifyCheckpoint, type TrainingState } from './checkpoint';
+import { setModelWeightsFromArrays } from './weights';
+
+export interface CheckpointModel {
+  model: LayersModel;
+  /** The checkpoint directory the weights came from. */
+  checkpointPath: string;
+  state: TrainingState;
+  /** Damaged checkpoints skipped (only when picking the latest). */
+  warnings: string[];
+}
+
+/**
+ * Loads `checkpointPath` (verified first; a damaged one throws naming why), or, when it is omitted,
+ * the newest valid checkpoint in `<runDir>/checkpoints`.
+ */
+export async function loadCheckpointModel(o: {
+  config: RunConfig;
+  inputShape: [number, number, number];
+  runDir?: string;
+  checkpointPath?: string;
+}): Promise<CheckpointModel> {
+  let ck;
+  let warnings: string[] = [];
+  if (o.checkpointPath) {
+    const problem = await verifyCheckpoint(o.checkpointPath);
+    if (problem) throw new Error(`Checkpoint ${o.checkpointPath} is damaged: ${problem}.`);
+    ck = await readCheckpoint(o.checkpointPath);
+  } else if (o.runDir) {
+    const dir = path.join(o.runDir, 'checkpoints');
+    const latest = await loadLatestCheckpoint(dir);
+    if (!latest.checkpoint) throw new Error(`No valid checkpoint in ${dir}${latest.warnings.length ? ` (${latest.warnings.join(' ')})` : ''}; train at least one epoch first.`);
+    ck = latest.checkpoint;
+    warnings = latest.warnings;
+  } else {
+    throw new Error('loadCheckpointModel needs a checkpointPath or a runDir.');
+  }
+  const model = buildEmbeddingModel({ ...o.config.model, inputShape: o.inputShape, seed: o.config.training.seed });
+  try {
+    setModelWeightsFromArrays(model, ck.weights, path.join(ck.path, 'weights.json'));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, checkpointPath: ck.path, state: ck.state, warnings };
+}

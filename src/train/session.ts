@@ -1,0 +1,201 @@
+// A training session: the model, optimiser, batch source and state of one run, restored from the
+// newest valid checkpoint when there is one. Activities create one per epoch (or keep one across
+// epochs) and call session.trainEpoch(epoch); a crashed activity simply creates a new session.
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import path from 'node:path';
+import type { RunConfig } from '../config/schema';
+import { createOptimizer, type Optimizer } from './optimizers';
+import { learningRateAt } from './schedule';
+import { checkpointName, loadLatestCheckpoint, type TrainingState } from './checkpoint';
+import { setModelWeightsFromArrays, modelWeightsToArrays } from './weights';
+import { trainEpoch, type BatchSource, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
+import { defaultEmbed, type EmbedFn, type LossFn } from './step';
+import { loadExportedModel } from './export';
+import { datasetBatchSource } from './dataset-source';
+import { buildEmbeddingModel } from '../model';
+import { tripletLoss } from '../loss';
+import { computeNormalization, loadCachedDataset, resolveSplit, type CachedDataset, type Normalization, type Split } from '../data';
+import { readBest, recordBest } from './best';
+
+export interface SessionOptions {
+  config: RunConfig;
+  /** runs/<id>: checkpoints go to <runDir>/checkpoints. */
+  runDir: string;
+  /** The preprocessed dataset (or its cache folder): gives the batch source, input shape and normalisation. */
+  dataset?: CachedDataset;
+  cachePath?: string;
+  /** Deterministic batches for (epoch, step); default: the dataset's sampler + assembleBatch. */
+  source?: BatchSource;
+  /** Input [h, w, c] when there is no dataset (with `source`). */
+  inputShape?: [number, number, number];
+  /** Builds the (untrained, seeded) model; default buildEmbeddingModel(config.model, input shape, training.seed). */
+  buildModel?: (config: RunConfig, inputShape: [number, number, number]) => LayersModel;
+  /** Default: tripletLoss with config.loss. */
+  lossFn?: LossFn;
+  /** Training-mode forward pass; default model.apply(x, { training }). */
+  embed?: EmbedFn;
+}
+
+export interface TrainingSession {
+  readonly model: LayersModel;
+  readonly optimizer: Optimizer;
+  readonly state: TrainingState;
+  readonly checkpointsDir: string;
+  /** Name of the checkpoint this session was restored from, or null for a fresh start. */
+  readonly resumedFrom: string | null;
+  /** Damaged checkpoints skipped and temp dirs cleaned while loading. */
+  readonly warnings: string[];
+  /** With a dataset: the split, and the normalisation applied (for the export sidecar and evaluation). */
+  readonly data: SessionData | null;
+  readonly source: BatchSource;
+  /** Runs epoch `epoch` (0-based), continuing mid-epoch when the state is there. Already done: returns its summary. */
+  trainEpoch(epoch: number, opts?: TrainEpochOptions): Promise<EpochSummary>;
+  /** Records an evaluation of the latest checkpoint; returns true when it is the new best (then kept from pruning). */
+  recordEvaluation(r: { metric: string; value: number; threshold?: number | null; higherIsBetter?: boolean }): Promise<boolean>;
+  dispose(): void;
+}
+
+type SessionData = { dataset: CachedDataset; split: Split; normalization: Normalization };
+
+export async function createTrainingSession(deps: SessionOptions): Promise<TrainingSession> {
+  const { config } = deps;
+  const checkpointsDir = path.join(deps.runDir, 'checkpoints');
+  const data = await resolveData(deps);
+  const source = deps.source ?? (data ? datasetBatchSource({ ...data, trainIndices: data.split.trainIndices, config }) : null);
+  if (!source) throw new Error('createTrainingSession needs a dataset, a cachePath or a batch source.');
+  const inputShape = data ? ([data.dataset.height, data.dataset.width, data.dataset.channels] as [number, number, number]) : deps.inputShape;
+  if (!inputShape) throw new Error('createTrainingSession needs inputShape when it is given a batch source without a dataset.');
+  const buildModel = deps.buildModel ?? defaultBuildModel;
+  const lossFn = deps.lossFn ?? ((e: tf.Tensor2D, l: tf.Tensor1D) => tripletLoss(e, l, config.loss));
+  const model = buildModel(config, inputShape);
+  const params = model.trainableWeights.map((w) => ({ name: w.originalName ?? w.name, variable: w.read() as tf.Variable }));
+  const optimizer = createOptimizer(config.optimizer, params);
+  const stepsPerEpoch = source.stepsPerEpoch;
+
+  let restored: { loaded: Awaited<ReturnType<typeof loadLatestCheckpoint>>; state: TrainingState };
+  try {
+    restored = await restoreOrInit(deps, model, optimizer, checkpointsDir, stepsPerEpoch);
+  } catch (err) {
+    // Nothing of a half-built session may outlive it (tensors are not garbage-collected).
+    optimizer.dispose();
+    model.dispose();
+    throw err;
+  }
+  const { loaded, state } = restored;
+  const best = await readBest(checkpointsDir);
+  if (best) state.best = best;
+
+  const ctx: TrainContext = {
+    model,
+    params: params.map((p) => p.variable),
+    optimizer,
+    source,
+    lossFn,
+    embed: deps.embed ?? defaultEmbed,
+    clipGradNorm: config.optimizer.clipGradNorm,
+    schedule: config.schedule,
+    baseLearningRate: config.optimizer.learningRate,
+    totalEpochs: config.training.epochs,
+    checkpointsDir,
+    keepLastCheckpoints: config.training.keepLastCheckpoints,
+    checkpointEverySteps: config.training.checkpointEverySteps,
+    state,
+    protect: new Set(loaded.checkpoint ? [loaded.checkpoint.name] : []),
+  };
+
+  return {
+    model,
+    optimizer,
+    get state() {
+      return ctx.state;
+    },
+    checkpointsDir,
+    resumedFrom: loaded.checkpoint?.name ?? null,
+    warnings: loaded.warnings,
+    data,
+    source,
+    async trainEpoch(epoch, opts) {
+      if (epoch < ctx.state.epoch) {
+        const done = ctx.state.history?.find((h) => h.epoch === epoch);
+        if (done) return done;
+        throw new Error(`Epoch ${epoch} was already trained (the checkpoint is at epoch ${ctx.state.epoch}) and its summary is not in the state.`);
+      }
+      if (epoch > ctx.state.epoch) {
+        throw new Error(`Cannot train epoch ${epoch}: the latest checkpoint continues at epoch ${ctx.state.epoch}; train the epochs in order.`);
+      }
+      return trainEpoch(ctx, epoch, opts);
+    },
+    async recordEvaluation(r) {
+      ctx.state.metrics = { ...ctx.state.metrics, [r.metric]: r.value };
+      const best = await recordBest(checkpointsDir, { ...r, checkpoint: checkpointName(ctx.state.epoch, ctx.state.step) });
+      if (best) ctx.state.best = best;
+      return best !== null;
+    },
+    dispose() {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** Restores model, optimiser and state from the newest valid checkpoint, or starts fresh (optionally from config.model.initFrom). */
+async function restoreOrInit(
+  deps: SessionOptions,
+  model: LayersModel,
+  optimizer: Optimizer,
+  checkpointsDir: string,
+  stepsPerEpoch: number,
+): Promise<{ loaded: Awaited<ReturnType<typeof loadLatestCheckpoint>>; state: TrainingState }> {
+  const { config } = deps;
+  const loaded = await loadLatestCheckpoint(checkpointsDir);
+  let state: TrainingState;
+  if (loaded.checkpoint) {
+    const ck = loaded.checkpoint;
+    setModelWeightsFromArrays(model, ck.weights, path.join(ck.path, 'weights.json'));
+    optimizer.importState(ck.optimizer);
+    state = ck.state;
+    if (state.stepsPerEpoch !== stepsPerEpoch && state.step > 0) {
+      throw new Error(`Checkpoint ${ck.path} is mid-epoch with ${state.stepsPerEpoch} steps per epoch, but the batch source now has ${stepsPerEpoch}; resume with the same sampler settings.`);
+    }
+  } else {
+    if (config.model.initFrom) await initFromExport(model, config.model.initFrom);
+    state = {
+      epoch: 0,
+      step: 0,
+      globalStep: 0,
+      stepsPerEpoch,
+      learningRate: learningRateAt(config.schedule, config.optimizer.learningRate, 0, 0, stepsPerEpoch, config.training.epochs),
+      rng: { seed: config.training.seed, states: {} },
+      sampler: { epoch: 0, step: 0 },
+      best: null,
+      metrics: {},
+      config,
+      timing: { savedAt: '', trainSeconds: 0 },
+    };
+  }
+  return { loaded, state };
+}
+
+function defaultBuildModel(config: RunConfig, inputShape: [number, number, number]): LayersModel {
+  return buildEmbeddingModel({ ...config.model, inputShape, seed: config.training.seed });
+}
+
+async function resolveData(o: SessionOptions): Promise<SessionData | null> {
+  const dataset = o.dataset ?? (o.cachePath ? await loadCachedDataset(o.cachePath) : null);
+  if (!dataset) return null;
+  const split = await resolveSplit(dataset, o.config.dataset);
+  const normalization = computeNormalization(dataset, split.trainIndices, o.config.preprocess);
+  return { dataset, split, normalization };
+}
+
+/** config.model.initFrom: an exported model directory or its model.json; weights copied by position. */
+async function initFromExport(model: LayersModel, initFrom: string): Promise<void> {
+  const dir = initFrom.endsWith('.json') ? path.dirname(initFrom) : initFrom;
+  const src = await loadExportedModel(dir);
+  try {
+    setModelWeightsFromArrays(model, modelWeightsToArrays(src.model), `model.initFrom ${initFrom}`);
+  } finally {
+    src.model.dispose();
+  }
+}

@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { clipByGlobalNorm, createOptimizer, type OptimizerOptions } from '../../src/train/optimizers';
+
+const opts = (o: Partial<OptimizerOptions>): OptimizerOptions => ({
+  name: 'adam', weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9, ...o,
+});
+const f32 = (x: number) => Math.fround(x);
+const near = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
+
+test('setup cpu backend', async () => {
+  await tf.setBackend('cpu');
+});
+
+test('Adam: the first step moves each weight by lr * sign(g) (bias-corrected), the second by the hand-computed amount', () => {
+  const p = tf.variable(tf.tensor1d([1, -2]));
+  const opt = createOptimizer(opts({ name: 'adam' }), [{ name: 'w', variable: p }]);
+  opt.applyGradients([tf.tensor1d([0.5, -4])], 0.1);
+  // m = 0.1 g, v = 0.001 g^2; mhat = g, vhat = g^2 -> update = g/|g| (eps negligible).
+  const v1 = p.dataSync();
+  near(v1[0] as number, 0.9);
+  near(v1[1] as number, -1.9);
+  opt.applyGradients([tf.tensor1d([1, 0])], 0.1);
+  // weight 0, step 2: m = 0.9*0.05 + 0.1*1 = 0.145, v = 0.999*0.00025 + 0.001*1 = 0.00124975
+  // mhat = 0.145/0.19 = 0.763157.., vhat = 0.00124975/0.001999 = 0.625187..; update = 0.763157/0.790688 = 0.965181
+  near(p.dataSync()[0] as number, 0.9 - 0.1 * (0.145 / 0.19) / Math.sqrt(0.00124975 / 0.001999), 1e-5);
+  assert.equal(opt.step, 2);
+  opt.dispose();
+  p.dispose();
+});
+
+test('AdamW decays the weights decoupled from the gradient: p -= lr * (update + wd * p)', () => {
+  const p = tf.variable(tf.tensor1d([2]));
+  const opt = createOptimizer(opts({ name: 'adamw', weightDecay: 0.5 }), [{ name: 'w', variable: p }]);
+  opt.applyGradients([tf.tensor1d([3])], 0.1);
+  // Adam update = 1; decay 0.5 * 2 = 1 -> p = 2 - 0.1 * 2 = 1.8
+  near(p.dataSync()[0] as number, 1.8);
+  // Plain Adam with the same decay, for contrast:
+  opt.dispose();
+  const q = tf.variable(tf.tensor1d([2]));
+  const adam = createOptimizer(opts({ name: 'adam', weightDecay: 0.5 }), [{ name: 'w', variable: q }]);
+  adam.applyGradients([tf.tensor1d([3])], 0.1);
+  // Adam's L2 adds 0.5 * 2 = 1 to the gradient first: normalised update is still 1 -> 1.9.
+  near(q.dataSync()[0] as number, 1.9);
+  adam.dispose();
+  tf.dispose([p, q]);
+});
+
+test('SGD with momentum: v = m v + g; p -= lr v', () => {
+  const p = tf.variable(tf.tensor1d([1]));
+  const opt = createOptimizer(opts({ name: 'sgd', momentum: 0.5 }), [{ name: 'w', variable: p }]);
+  opt.applyGradients([tf.tensor1d([2])], 0.1); // v = 2, p = 0.8
+  opt.applyGradients([tf.tensor1d([2])], 0.1); // v = 3, p = 0.5
+  assert.equal(p.dataSync()[0], f32(f32(0.8) - f32(0.1 * 3)));
+  near(p.dataSync()[0] as number, 0.5);
+  opt.dispose();
+  p.dispose();
+});
+
+test('exported state restores exactly: continuing from an import gives bit-identical weights', () => {
+  const grads = (k: number) => [tf.tensor2d([[0.3 * k, -0.7], [1.1, 0.01 * k]]), tf.tensor1d([k, -k / 3])];
+  const run = (restoreAt: number | null) => {
+    const a = tf.variable(tf.tensor2d([[0.5, -0.25], [1, 2]]));
+    const b = tf.variable(tf.tensor1d([0.1, 0.2]));
+    const params = [{ name: 'a', variable: a }, { name: 'b', variable: b }];
+    let opt = createOptimizer(opts({ name: 'adamw', weightDecay: 0.01 }), params);
+    for (let k = 1; k <= 5; k++) {
+      if (k === restoreAt) {
+        const state = opt.exportState();
+        opt.dispose();
+        opt = createOptimizer(opts({ name: 'adamw', weightDecay: 0.01 }), params);
+        opt.importState(structuredClone(state));
+      }
+      const g = grads(k);
+      opt.applyGradients(g, 0.01 * k);
+      tf.dispose(g);
+    }
+    const out = [...a.dataSync(), ...b.dataSync()];
+    opt.dispose();
+    tf.dispose([a, b]);
+    return out;
+  };
+  assert.deepEqual(run(3), run(null));
+});
+
+test('importState refuses another optimiser and wrong shapes, naming them', () => {
+  const p = tf.variable(tf.tensor1d([1, 2]));
+  const adam = createOptimizer(opts({}), [{ name: 'w', variable: p }]);
+  const sgd = createOptimizer(opts({ name: 'sgd' }), [{ name: 'w', variable: p }]);
+  assert.throws(() => sgd.importState(adam.exportState()), /for 'adam' but the optimiser is 'sgd'/);
+  const bad = adam.exportState();
+  bad.slots[0] = { name: 'm/0/w', shape: [3], values: new Float32Array(3) };
+  assert.throws(() => adam.importState(bad), /slot 'm\/0\/w' has shape \[3\] but the parameter has shape \[2\]/);
+  p.dispose();
+  adam.dispose();
+  sgd.dispose();
+});
+
+test('clipByGlobalNorm scales to the max norm only when above it', () => {
+  const g = [tf.tensor1d([3, 0]), tf.tensor1d([4])]; // global norm 5
+  const c = clipByGlobalNorm(g, 1);
+  near(c.norm, 5);
+  near(c.grads[0]!.dataSync()[0] as number, 0.6);
+  near(c.grads[1]!.dataSync()[0] as number, 0.8);
+  const d = clipByGlobalNorm(g, 10);
+  assert.deepEqual(Array.from(d.grads[1]!.dataSync()), [4]);
+  tf.dispose([...g, ...c.grads, ...d.grads]);
+});
+
+test('an optimiser step leaves no tensors behind', () => {
+  const p = tf.variable(tf.tensor1d([1, 2]));
+  const opt = createOptimizer(opts({ name: 'adamw', weightDecay: 0.1 }), [{ name: 'w', variable: p }]);
+  const g = tf.tensor1d([1, 1]);
+  opt.applyGradients([g], 0.1);
+  const before = tf.memory().numTensors;
+  opt.applyGradients([g], 0.1);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([g, p]);
+  opt.dispose();
+});
