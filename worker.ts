@@ -8,15 +8,19 @@ import { Command, Option } from 'commander';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { ALL_ROLES, createWorkers, runWorkers, type WorkerRole } from './temporal/workers';
+import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { clientConnection, ensureSearchAttributes, resolveTemporal, workerConnection } from './temporal/connection';
 
 export async function main(argv = process.argv): Promise<void> {
   const program = new Command('worker')
     .description('Run FaceNet pipeline workers')
     .addOption(new Option('--roles <roles>', 'comma-separated roles: workflows, cpu, accel').default(ALL_ROLES.join(',')))
+    .option('--workflow-queue <name>', 'task queue of the workflows', WORKFLOW_TASK_QUEUE)
+    .option('--cpu-queue <name>', 'task queue of CPU activities', CPU_TASK_QUEUE)
+    .option('--accel-queue <name>', 'task queue of training/embedding activities', ACCEL_TASK_QUEUE)
     .option('--log-level <level>', 'SDK log level', 'INFO')
     .parse(argv);
-  const opts = program.opts<{ roles: string; logLevel: string }>();
+  const opts = program.opts<{ roles: string; logLevel: string; workflowQueue: string; cpuQueue: string; accelQueue: string }>();
   const roles = opts.roles.split(',').map((r) => r.trim()) as WorkerRole[];
   const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
   if (unknown.length) throw new Error(`Unknown role(s) ${unknown.join(', ')}; choose from ${ALL_ROLES.join(', ')}.`);
@@ -36,6 +40,7 @@ export async function main(argv = process.argv): Promise<void> {
       connection,
       namespace: target.namespace,
       roles,
+      taskQueues: { workflows: opts.workflowQueue, cpu: opts.cpuQueue, accel: opts.accelQueue },
       activities: createActivities({ projectRoot: process.env["FACENET_ROOT"] ?? process.cwd() }),
     });
     console.log(`Worker (${roles.join(', ')}) polling ${target.address} namespace ${target.namespace}` + (target.uiUrl ? `; Web UI: ${target.uiUrl}` : ''));

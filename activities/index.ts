@@ -2,7 +2,7 @@
 // listens for cancellation and is idempotent (a retry finds what is already done in the run directory).
 import { Context } from '@temporalio/activity';
 import * as pipeline from '../src/pipeline';
-import type { EpochSummary, EvalSummary, PreparedDatasetInfo, RunPlan } from './types';
+import type { Champion, EpochSummary, EvalSummary, PreparedDatasetInfo, RunPlan } from './types';
 import { withErrorClassification } from './classify-errors';
 
 export interface ActivityDeps {
@@ -10,15 +10,10 @@ export interface ActivityDeps {
   projectRoot: string;
 }
 
-/** Heartbeats at most every `everyMs`, so a fast loop does not flood the server; details show in the UI. */
-function heartbeater(everyMs = 2000): (details: unknown) => void {
-  let last = 0;
-  return (details) => {
-    const now = Date.now();
-    if (now - last < everyMs) return;
-    last = now;
-    Context.current().heartbeat(details);
-  };
+/** Progress details become heartbeats (shown in the UI's pending activities); the SDK throttles them. */
+function heartbeater(): (details: unknown) => void {
+  const ctx = Context.current();
+  return (details) => ctx.heartbeat(details);
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -50,6 +45,18 @@ export function createActivities(deps: ActivityDeps) {
 
     async writeReport(input: { runDir: string }): Promise<{ reportPath: string }> {
       return pipeline.writeRunReport(input.runDir);
+    },
+
+    async datasetFingerprint(input: { configPath?: string; config?: Record<string, unknown>; overrides?: string[] }): Promise<{ manifestHash: string; configName: string }> {
+      return pipeline.datasetFingerprint(input, deps.projectRoot);
+    },
+
+    async readChampion(input: { championDir: string }): Promise<Champion | null> {
+      return pipeline.readChampion(input.championDir, deps.projectRoot);
+    },
+
+    async promoteChampion(input: { championDir: string; runDir: string; manifestHash: string }): Promise<Champion> {
+      return pipeline.promoteChampion(input.championDir, input.runDir, input.manifestHash, deps.projectRoot);
     },
 
     async exportModel(input: { runDir: string; cachePath: string }): Promise<{ modelDir: string }> {

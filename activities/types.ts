@@ -12,6 +12,8 @@ export interface TrainInput {
   runId?: string;
   /** Queue names, for deployments that do not use the defaults. */
   taskQueues?: { cpu?: string; accel?: string };
+  /** How long a training activity may go without a heartbeat before it is retried elsewhere (default 30s). */
+  heartbeatTimeout?: string;
   /** Set by continue-as-new; users leave it out. */
   continuation?: Continuation;
 }
@@ -90,4 +92,59 @@ export interface Progress {
   bestEpoch: number | null;
   etaSeconds: number | null;
   stopAfterEpoch: number | null;
+}
+
+export interface RetrainInput {
+  configPath?: string;
+  config?: Record<string, unknown>;
+  overrides?: string[];
+  /** Where the champion lives: its exported model and champion.json (relative to the worker's root or absolute). */
+  championDir: string;
+  /** Start the challenger from the champion's weights (model.initFrom). */
+  warmStart?: boolean;
+  taskQueues?: { cpu?: string; accel?: string };
+}
+
+export interface Champion {
+  runId: string;
+  runDir: string;
+  modelDir: string;
+  manifestHash: string;
+  accuracy: number;
+  auc: number;
+  promotedAt: string;
+}
+
+export interface RetrainResult {
+  skipped: boolean;
+  reason: string;
+  promoted: boolean;
+  challenger: TrainResult | null;
+  champion: Champion | null;
+}
+
+export interface SweepInput {
+  configPath?: string;
+  config?: Record<string, unknown>;
+  /** Overrides for every trial. */
+  overrides?: string[];
+  /** One list of overrides per trial, e.g. [["optimizer.learningRate=0.001"], ["optimizer.learningRate=0.0003"]]. */
+  trials: string[][];
+  /** Trials running at once. */
+  parallelism?: number;
+  taskQueues?: { cpu?: string; accel?: string };
+}
+
+export interface SweepTrialResult {
+  trial: number;
+  overrides: string[];
+  workflowId: string;
+  result: TrainResult | null;
+  error: string | null;
+}
+
+export interface SweepResult {
+  trials: SweepTrialResult[];
+  /** Index into trials of the best final accuracy, or null when none finished. */
+  best: number | null;
 }

@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import type { Continuation, EvalSummary, Progress, TrainInput, TrainResult, EpochSummary } from '../activities/types';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE } from '../temporal/task-queues';
@@ -44,7 +44,7 @@ function activitiesFor(input: TrainInput) {
     // One epoch of a full-size model on CPU can take hours; liveness comes from the heartbeat,
     // which is short so that a killed worker's epoch is retried (from its checkpoint) quickly.
     startToCloseTimeout: '24h',
-    heartbeatTimeout: '30s',
+    heartbeatTimeout: (input.heartbeatTimeout ?? '30s') as Duration,
     // Let the activity save a checkpoint before the workflow sees the cancellation.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry,

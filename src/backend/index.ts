@@ -48,11 +48,14 @@ async function register(backend: ConcreteBackend): Promise<void> {
   }
 }
 
-/** wasm lacks kernels a convnet's backward pass needs; they are added once it is the active backend. */
+/**
+ * wasm lacks kernels a convnet's backward pass needs, and cpu has a very slow weight gradient;
+ * both get composite kernels built from their fast ones once they are active.
+ */
 async function afterActivate(backend: ConcreteBackend): Promise<void> {
-  if (backend !== 'wasm') return;
-  const { registerWasmTrainingKernels } = await import('./wasm-kernels');
-  registerWasmTrainingKernels();
+  const kernels = await import('./wasm-kernels');
+  if (backend === 'wasm') kernels.registerWasmTrainingKernels();
+  if (backend === 'cpu') kernels.registerCpuTrainingKernels();
 }
 
 export interface BackendChoice {

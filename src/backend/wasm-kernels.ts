@@ -260,3 +260,15 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ ...config, setupFunc: current?.setupFunc, disposeFunc: current?.disposeFunc });
   }
 }
+
+/**
+ * The cpu backend has a Conv2DBackpropFilter, but as a scalar loop: 4.1 s of a 6 s training step of the
+ * smoke model (28x24 inputs). The composite kernel above is built from ops only, so it serves cpu too,
+ * at about 1/20 of the time.
+ */
+export function registerCpuTrainingKernels(): void {
+  const current = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu');
+  if (current?.kernelFunc === conv2dBackpropFilterConfig.kernelFunc) return;
+  if (current !== undefined) tf.unregisterKernel(tf.Conv2DBackpropFilter, 'cpu');
+  tf.registerKernel({ ...conv2dBackpropFilterConfig, backendName: 'cpu' });
+}

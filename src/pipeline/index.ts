@@ -7,3 +7,4 @@ export { evaluateRun, evalPath, embedImages, type EvalResult, type EvalFile } fr
 export { writeRunReport, latestEvalFile } from './report';
 export { exportRunModel } from './export';
 export { openSession, closeSession, ensureBackend } from './sessions';
+export { datasetFingerprint, readChampion, promoteChampion, type ChampionRecord } from './champion';

@@ -27,6 +27,7 @@ export interface TrainEpochOptions {
 export async function trainRunEpoch(runDir: string, epoch: number, cachePath: string, opts: TrainEpochOptions = {}): Promise<EpochResult> {
   if (!Number.isInteger(epoch) || epoch < 1) throw new Error(`Expected an epoch number >= 1, but got ${epoch}.`);
   const paths = runPaths(runDir);
+  opts.onProgress?.({ epoch, phase: 'loading' });
   const { session } = await openSession(runDir, cachePath);
   if (session.state.epoch >= epoch) {
     const logged = readMetricsLog(paths.metrics).find((r) => r.epoch === epoch);
@@ -45,7 +46,7 @@ export async function trainRunEpoch(runDir: string, epoch: number, cachePath: st
   }
   const started = Date.now();
   const summary = await session.trainEpoch(epoch - 1, {
-    onStep: (p) => {
+    onStep: async (p) => {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
       const remainingSteps = p.stepsPerEpoch - p.step - 1;
       const elapsed = (Date.now() - started) / 1000;
@@ -60,6 +61,10 @@ export async function trainRunEpoch(runDir: string, epoch: number, cachePath: st
         imagesPerSecond: round(p.imagesPerSecond),
         epochEtaSeconds: Math.round((elapsed / stepsDone) * remainingSteps),
       });
+      // Training steps run synchronously on the cpu and wasm backends: yield once per step so that
+      // heartbeats (and cancellation) get through while an epoch runs.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
     },
   });
   const result: EpochResult = {

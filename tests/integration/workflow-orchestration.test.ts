@@ -62,6 +62,15 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     async exportModel() {
       return { modelDir: '/runs/x/model' };
     },
+    async datasetFingerprint() {
+      return { manifestHash: 'm', configName: 'smoke' };
+    },
+    async readChampion() {
+      return null;
+    },
+    async promoteChampion(): Promise<never> {
+      throw new Error('not used by these tests');
+    },
   } satisfies Activities);
 }
 

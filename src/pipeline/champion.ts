@@ -1,0 +1,69 @@
+// Scheduled retraining keeps a champion: the best model so far on the fixed evaluation protocol,
+// with the dataset manifest it was trained on. A challenger replaces it only when strictly better.
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { indexAtt, indexLfw, manifestHash, resolveSource } from '../data';
+import { writeJsonAtomic } from '../run/atomic-write';
+import { readRunConfig, runPaths } from '../run/run-dir';
+import { configFromRequest, type RunRequest } from './resolve';
+import { withLocalSource } from './data';
+import { latestEvalFile } from './report';
+
+export interface ChampionRecord {
+  runId: string;
+  runDir: string;
+  modelDir: string;
+  manifestHash: string;
+  accuracy: number;
+  auc: number;
+  promotedAt: string;
+}
+
+const CHAMPION_FILE = 'champion.json';
+
+/** The manifest hash of the dataset a config points at (paths and sizes of every image), without preprocessing. */
+export async function datasetFingerprint(request: Omit<RunRequest, 'runId'>, projectRoot: string): Promise<{ manifestHash: string; configName: string }> {
+  const config = configFromRequest(request, projectRoot);
+  const cfg = withLocalSource(config.dataset, projectRoot);
+  const root = await resolveSource(cfg, { projectRoot });
+  const index = cfg.name === 'att' ? await indexAtt(root) : await indexLfw(root);
+  return { manifestHash: manifestHash(index), configName: config.name };
+}
+
+export function readChampion(championDir: string, projectRoot: string): ChampionRecord | null {
+  const file = join(resolve(projectRoot, championDir), CHAMPION_FILE);
+  if (!existsSync(file)) return null;
+  return JSON.parse(readFileSync(file, 'utf8')) as ChampionRecord;
+}
+
+/** Copies the run's exported model into the champion folder (whole or not at all) and records it. */
+export function promoteChampion(championDir: string, runDir: string, manifest: string, projectRoot: string): ChampionRecord {
+  const dir = resolve(projectRoot, championDir);
+  const paths = runPaths(runDir);
+  const ev = latestEvalFile(runDir);
+  if (!ev) throw new Error(`${runDir} has no evaluation; only an evaluated run can become the champion.`);
+  if (!existsSync(paths.exported)) throw new Error(`${paths.exported} is missing; export the run's model before promoting it.`);
+  readRunConfig(runDir); // refuses a folder that is not a run
+  // A new folder per champion, and champion.json switched to it last: a crash at any point leaves the
+  // previous champion whole and named.
+  const runId = basename(paths.root);
+  const previous = readChampion(championDir, projectRoot);
+  const modelDir = join(dir, `model-${runId}`);
+  const staging = join(dir, `.tmp-model-${randomBytes(4).toString('hex')}`);
+  cpSync(paths.exported, staging, { recursive: true });
+  rmSync(modelDir, { recursive: true, force: true });
+  renameSync(staging, modelDir);
+  const record: ChampionRecord = {
+    runId,
+    runDir: paths.root,
+    modelDir,
+    manifestHash: manifest,
+    accuracy: ev.kfold ? ev.kfold.accuracy.mean : ev.verification.accuracy,
+    auc: ev.verification.auc,
+    promotedAt: new Date().toISOString(),
+  };
+  writeJsonAtomic(join(dir, CHAMPION_FILE), record);
+  if (previous && previous.modelDir !== modelDir) rmSync(previous.modelDir, { recursive: true, force: true });
+  return record;
+}

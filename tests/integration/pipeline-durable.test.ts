@@ -1,0 +1,157 @@
+// The real pipeline (smoke config, wasm backend) in worker processes against a real Temporal dev server:
+// a worker SIGKILLed mid-epoch, a cancelled run, a start from the `temporal` CLI, and a progress query.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { findTemporalCli } from '../../temporal/cli-binary';
+import type { Progress, TrainInput, TrainResult } from '../../activities/types';
+import { readMetricsLog } from '../../src/run/metrics-log';
+import { verifyCheckpoint } from '../../src/train';
+import * as pipeline from '../../src/pipeline';
+import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
+import { startWorkerProcess, type Queues } from '../helpers/worker-process';
+
+const ROOT = join(__dirname, '..', '..');
+const DATA_PRESENT = existsSync(join(ROOT, '..', 'shared', 'datasets', 'att_faces', 's1'));
+
+let env: TemporalTestEnv;
+let runsDir: string;
+before(async () => {
+  env = await startTemporal();
+  runsDir = mkdtempSync(join(tmpdir(), 'facenet-durable-'));
+});
+after(async () => {
+  await env?.close();
+});
+
+function queues(): Queues {
+  return { workflows: uniqueQueue('wf'), cpu: uniqueQueue('cpu'), accel: uniqueQueue('accel') };
+}
+
+function smokeInput(q: Queues, extra: string[] = []): TrainInput {
+  return {
+    configPath: 'configs/smoke.yml',
+    // 20 steps make an epoch last a few seconds, long enough to be interrupted in the middle.
+    overrides: [`runsDir=${runsDir}`, 'backend=wasm', 'training.epochs=3', 'training.stepsPerEpoch=20', ...extra],
+    taskQueues: { cpu: q.cpu, accel: q.accel },
+    heartbeatTimeout: '6s',
+  };
+}
+
+/**
+ * Waits until the trainEpoch activity of `epoch` has heartbeated (heartbeats are throttled, so the first one,
+ * sent as the epoch starts, may be the only one seen), then a little longer, to land inside the epoch.
+ */
+async function waitForEpoch(handle: WorkflowHandle, epoch: number, thenMs: number, timeoutMs = 240_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const desc = await handle.describe();
+    for (const a of desc.raw.pendingActivities ?? []) {
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      if (a.activityType?.name !== 'trainEpoch' || !payload?.data) continue;
+      const details = JSON.parse(Buffer.from(payload.data).toString()) as { epoch: number };
+      if (details.epoch === epoch) {
+        await new Promise((r) => setTimeout(r, thenMs));
+        return;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`no heartbeat from epoch ${epoch} within ${timeoutMs / 1000} s`);
+}
+
+function finalWeightsSha(runDir: string, epoch: number): string {
+  const manifest = JSON.parse(readFileSync(join(runDir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`, 'manifest.json'), 'utf8')) as {
+    files: Array<{ file: string; sha256: string }>;
+  };
+  return manifest.files.find((f) => f.file === 'weights.bin')?.sha256 ?? 'missing';
+}
+
+test('a worker killed mid-epoch: the run resumes from the last checkpoint, trains each epoch once, and ends with the uninterrupted weights', { skip: !DATA_PRESENT && 'AT&T data not found in ../shared/datasets' }, async () => {
+  const q = queues();
+  const workflowId = uniqueQueue('kill');
+  let worker = await startWorkerProcess(env.server.address, q);
+  try {
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId, args: [smokeInput(q)] });
+    await waitForEpoch(handle, 2, 1500);
+    assert.ok(existsSync(join(runsDir, workflowId, 'checkpoints', 'epoch-0001', 'manifest.json')), 'epoch 1 checkpoint before the kill');
+    await worker.kill('SIGKILL');
+    worker = await startWorkerProcess(env.server.address, q);
+    const result = (await handle.result()) as TrainResult;
+    assert.equal(result.epochs, 3);
+    // The killed worker's epoch was retried on the new worker (a second attempt of the same activity).
+    const history = await handle.fetchHistory();
+    const retried = (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) >= 2);
+    assert.equal(retried.length, 1, 'exactly one activity (the interrupted epoch) ran a second attempt');
+
+    const log = readMetricsLog(join(runsDir, workflowId, 'metrics.csv'));
+    assert.deepEqual(log.map((r) => r.epoch), [1, 2, 3]);
+
+    // The same run without interruption, in this process, through the same pipeline steps.
+    const plan = pipeline.resolveRun({ configPath: 'configs/smoke.yml', overrides: smokeInput(q).overrides, runId: `${workflowId}-straight` }, ROOT);
+    const data = await pipeline.prepareRunData(plan.runDir, ROOT);
+    for (let epoch = 1; epoch <= 3; epoch++) await pipeline.trainRunEpoch(plan.runDir, epoch, data.cachePath);
+    pipeline.closeSession(plan.runDir);
+    assert.equal(finalWeightsSha(join(runsDir, workflowId), 3), finalWeightsSha(plan.runDir, 3), 'final weights differ from the uninterrupted run');
+    assert.equal(readMetricsLog(join(plan.runDir, 'metrics.csv'))[2]?.loss, log[2]?.loss);
+  } finally {
+    await worker.kill();
+  }
+});
+
+test('cancelling a run stops training after saving a valid checkpoint', { skip: !DATA_PRESENT && 'AT&T data not found' }, async () => {
+  const q = queues();
+  const workflowId = uniqueQueue('cancel');
+  const worker = await startWorkerProcess(env.server.address, q);
+  try {
+    const handle = await env.client.workflow.start('trainFaceNet', {
+      taskQueue: q.workflows,
+      workflowId,
+      args: [smokeInput(q, ['training.stepsPerEpoch=60'])],
+    });
+    await waitForEpoch(handle, 2, 1500);
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof CancelledFailure, `cause: ${String(err.cause)}`);
+      return true;
+    });
+    const dir = join(runsDir, workflowId, 'checkpoints');
+    const names = readdirSync(dir).filter((n) => n.startsWith('epoch-')).sort();
+    const newest = names[names.length - 1] as string;
+    assert.match(newest, /^epoch-0001-step-\d{6}$/, `a mid-epoch checkpoint of epoch 2 is the newest: ${names.join(', ')}`);
+    assert.equal(await verifyCheckpoint(join(dir, newest)), null);
+  } finally {
+    await worker.kill();
+  }
+});
+
+test('a run started with `temporal workflow start` completes, and its progress is queryable', { skip: !DATA_PRESENT && 'AT&T data not found' }, async () => {
+  const q = queues();
+  const workflowId = uniqueQueue('cli');
+  const worker = await startWorkerProcess(env.server.address, q);
+  try {
+    const input = smokeInput(q, ['training.epochs=2', 'evaluation.every=1']);
+    execFileSync(findTemporalCli(), [
+      'workflow', 'start', '--address', env.server.address, '--type', 'trainFaceNet', '--task-queue', q.workflows,
+      '--workflow-id', workflowId, '--input', JSON.stringify(input),
+    ]);
+    const handle = env.client.workflow.getHandle(workflowId);
+    const result = (await handle.result()) as TrainResult;
+    const progress = await handle.query<Progress>('progress');
+    assert.equal(progress.phase, 'done');
+    assert.equal(progress.epoch, 2);
+    assert.equal(progress.bestAccuracy, result.best?.accuracy);
+    assert.ok(result.final && result.final.accuracy > 0.5 && result.final.accuracy <= 1, `accuracy ${result.final?.accuracy}`);
+    assert.ok(existsSync(join(result.runDir, 'report.html')));
+    assert.ok(existsSync(join(result.runDir, 'model', 'model.json')));
+    assert.deepEqual(readMetricsLog(join(result.runDir, 'metrics.csv')).map((r) => [r.epoch, r.accuracy !== null]), [[1, true], [2, true]]);
+  } finally {
+    await worker.kill();
+  }
+});

@@ -1,0 +1,52 @@
+// retrainFaceNet, the target of a Temporal Schedule: skip when the dataset has not changed since the
+// champion was trained; otherwise train a challenger (optionally warm-started from the champion),
+// and promote it only when it beats the champion on the same evaluation protocol.
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { RetrainInput, RetrainResult, TrainResult } from '../activities/types';
+import { CPU_TASK_QUEUE } from '../temporal/task-queues';
+import { trainFaceNet } from './train';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export async function retrainFaceNet(input: RetrainInput): Promise<RetrainResult> {
+  const cpu = proxyActivities<Activities>({
+    taskQueue: input.taskQueues?.cpu ?? CPU_TASK_QUEUE,
+    // Indexing LFW reads 13k file sizes: seconds, not hours.
+    startToCloseTimeout: '30m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  });
+  const request = { configPath: input.configPath, config: input.config, overrides: input.overrides };
+  const [{ manifestHash }, champion] = await Promise.all([cpu.datasetFingerprint(request), cpu.readChampion({ championDir: input.championDir })]);
+
+  if (champion && champion.manifestHash === manifestHash) {
+    return { skipped: true, reason: `the dataset is unchanged since champion ${champion.runId} was trained`, promoted: false, challenger: null, champion };
+  }
+
+  const overrides = [...(input.overrides ?? [])];
+  if (input.warmStart && champion) overrides.push(`model.initFrom=${champion.modelDir}`);
+  const challengerId = `${workflowInfo().workflowId}-challenger`;
+  const challenger: TrainResult = await executeChild(trainFaceNet, {
+    workflowId: challengerId,
+    args: [{ ...request, overrides, runId: challengerId, taskQueues: input.taskQueues }],
+  });
+
+  const accuracy = challenger.final?.accuracy ?? null;
+  if (accuracy === null) {
+    return { skipped: false, reason: 'the challenger has no evaluation', promoted: false, challenger, champion };
+  }
+  if (champion && accuracy <= champion.accuracy) {
+    return {
+      skipped: false,
+      reason: `challenger accuracy ${accuracy.toFixed(4)} does not beat champion ${champion.runId} (${champion.accuracy.toFixed(4)})`,
+      promoted: false,
+      challenger,
+      champion,
+    };
+  }
+  const promoted = await cpu.promoteChampion({ championDir: input.championDir, runDir: challenger.runDir, manifestHash });
+  const reason = champion
+    ? `challenger accuracy ${accuracy.toFixed(4)} beats champion ${champion.runId} (${champion.accuracy.toFixed(4)})`
+    : 'there was no champion yet';
+  return { skipped: false, reason, promoted: true, challenger, champion: promoted };
+}

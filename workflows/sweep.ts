@@ -1,0 +1,45 @@
+// sweepFaceNet: a hyper-parameter sweep as child trainFaceNet workflows, at most `parallelism` at a time.
+// A failed trial is recorded, not fatal: the others still finish.
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
+import { trainFaceNet } from './train';
+
+export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
+  const parallelism = Math.max(1, input.parallelism ?? 2);
+  const results: SweepTrialResult[] = input.trials.map((overrides, trial) => ({
+    trial,
+    overrides,
+    workflowId: `${workflowInfo().workflowId}-trial-${trial}`,
+    result: null,
+    error: null,
+  }));
+  let next = 0;
+  const runLane = async (): Promise<void> => {
+    while (next < results.length) {
+      const entry = results[next++] as SweepTrialResult;
+      try {
+        entry.result = await executeChild(trainFaceNet, {
+          workflowId: entry.workflowId,
+          args: [
+            {
+              configPath: input.configPath,
+              config: input.config,
+              overrides: [...(input.overrides ?? []), ...entry.overrides],
+              runId: entry.workflowId,
+              taskQueues: input.taskQueues,
+            },
+          ],
+        });
+      } catch (err) {
+        entry.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallelism, results.length) }, runLane));
+  let best: number | null = null;
+  results.forEach((r, i) => {
+    const acc = r.result?.final?.accuracy;
+    if (acc !== undefined && (best === null || acc > (results[best]?.result?.final?.accuracy ?? -1))) best = i;
+  });
+  return { trials: results, best };
+}
