@@ -6,6 +6,7 @@ import type { createActivities } from '../activities';
 import type { RetrainInput, RetrainResult, TrainResult } from '../activities/types';
 import { CPU_TASK_QUEUE } from '../temporal/task-queues';
 import { trainFaceNet } from './train';
+import { runIdFor } from './run-id';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -28,7 +29,7 @@ export async function retrainFaceNet(input: RetrainInput): Promise<RetrainResult
   const challengerId = `${workflowInfo().workflowId}-challenger`;
   const challenger: TrainResult = await executeChild(trainFaceNet, {
     workflowId: challengerId,
-    args: [{ ...request, overrides, runId: challengerId, taskQueues: input.taskQueues }],
+    args: [{ ...request, overrides, runId: runIdFor(challengerId), taskQueues: input.taskQueues }],
   });
 
   const accuracy = challenger.final?.accuracy ?? null;

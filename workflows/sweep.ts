@@ -3,6 +3,7 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
 import { trainFaceNet } from './train';
+import { runIdFor } from './run-id';
 
 export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
   const parallelism = Math.max(1, input.parallelism ?? 2);
@@ -25,7 +26,7 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
               configPath: input.configPath,
               config: input.config,
               overrides: [...(input.overrides ?? []), ...entry.overrides],
-              runId: entry.workflowId,
+              runId: runIdFor(entry.workflowId),
               taskQueues: input.taskQueues,
             },
           ],

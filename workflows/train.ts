@@ -17,6 +17,7 @@ import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import type { Continuation, EvalSummary, Progress, TrainInput, TrainResult, EpochSummary } from '../activities/types';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE } from '../temporal/task-queues';
+import { runIdFor } from './run-id';
 import { BEST_ACCURACY_KEY, CONFIG_KEY, DATASET_KEY, EPOCH_KEY } from '../temporal/search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -78,7 +79,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
       configPath: input.configPath,
       config: input.config,
       overrides: input.overrides,
-      runId: input.runId ?? workflowInfo().workflowId,
+      runId: input.runId ?? runIdFor(workflowInfo().workflowId),
     }));
   progress.runId = plan.runId;
   progress.totalEpochs = plan.epochs;

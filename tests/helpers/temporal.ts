@@ -49,3 +49,14 @@ export function uniqueQueue(prefix: string): string {
   counter += 1;
   return `${prefix}-${process.pid}-${counter}-${Date.now()}`;
 }
+
+/** The whole cause chain of a workflow failure in one message, so a failed test says why. */
+export async function resultOrExplain<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (err) {
+    const chain: string[] = [];
+    for (let e: unknown = err; e instanceof Error; e = e.cause) chain.push(`${e.name}: ${e.message}`);
+    throw new Error(chain.join('\n  caused by '), { cause: err });
+  }
+}
