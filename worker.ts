@@ -5,7 +5,8 @@
 //   npm run worker                       # every role, against TEMPORAL_ADDRESS or the embedded local server
 //   npm run worker -- --roles accel      # a GPU machine: training and embedding only
 import { Command, Option } from 'commander';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
+import { pipelineLogger } from './temporal/logger';
 import { createActivities } from './activities';
 import { ALL_ROLES, createWorkers, runWorkers, type WorkerRole } from './temporal/workers';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
@@ -25,7 +26,7 @@ export async function main(argv = process.argv): Promise<void> {
   const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
   if (unknown.length) throw new Error(`Unknown role(s) ${unknown.join(', ')}; choose from ${ALL_ROLES.join(', ')}.`);
 
-  Runtime.install({ logger: new DefaultLogger(opts.logLevel.toUpperCase() as 'INFO') });
+  Runtime.install({ logger: pipelineLogger(opts.logLevel.toUpperCase() as 'INFO') });
   const target = await resolveTemporal();
   const client = await clientConnection(target);
   try {

@@ -3,6 +3,8 @@
 // and a missing one is reported with how to install it, never as a crash at import time.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../config/schema';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
@@ -17,7 +19,7 @@ const INSTALL_HINT: Record<ConcreteBackend, string> = {
   'tensorflow-gpu':
     'npm install @tensorflow/tfjs-node-gpu@4.22.0 on a machine with CUDA and internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node-gpu` so its install script can fetch libtensorflow)',
   tensorflow:
-    'npm install @tensorflow/tfjs-node@4.22.0 on a machine with internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node`)',
+    'run `bash scripts/install-tfjs-node-offline.sh` (builds it against the TensorFlow C library of the PyPI tensorflow-cpu wheel), or npm install @tensorflow/tfjs-node@4.22.0 on a machine with internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node`)',
   wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 (a regular dependency: run npm ci)',
   cpu: 'npm install @tensorflow/tfjs-backend-cpu@4.22.0 (a regular dependency: run npm ci)',
 };
@@ -30,12 +32,33 @@ const TFJS_NAME: Record<ConcreteBackend, string> = {
   cpu: 'cpu',
 };
 
+/**
+ * tfjs-node(-gpu) registers ~150 kernels before it looks for its native binding, so importing a copy
+ * installed without one (npm ci skips its download script) floods the log with "already registered"
+ * warnings when the other package loads next. Look for the binding first.
+ */
+function assertNativeBinding(pkg: string): void {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    throw new Error(`Cannot find module '${pkg}'`);
+  }
+  const lib = path.join(dir, 'lib');
+  const built = existsSync(lib) && readdirSync(lib).some((d) => existsSync(path.join(lib, d, 'tfjs_binding.node')));
+  if (!built) throw new Error(`${pkg} is installed without its native binding (no ${lib}/napi-v*/tfjs_binding.node)`);
+}
+
 async function register(backend: ConcreteBackend): Promise<void> {
   switch (backend) {
     case 'tensorflow-gpu':
+      assertNativeBinding('@tensorflow/tfjs-node-gpu');
       await import('@tensorflow/tfjs-node-gpu' as string);
       return;
     case 'tensorflow':
+      assertNativeBinding('@tensorflow/tfjs-node');
+      // TensorFlow's start-up notices (oneDNN, CPU features) are not for users; warnings and errors still show.
+      process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
       await import('@tensorflow/tfjs-node' as string);
       return;
     case 'wasm': {

@@ -14,159 +14,124 @@ const hexSha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 is 64 lowercase 
 /** Where the raw dataset comes from: a local folder, a local archive, or a download. */
 export const sourceSchema = z
   .strictObject({
-    /** An unpacked dataset folder (AT&T: holds s1..s40; LFW: holds lfw-deepfunneled/ and the protocol .txt files). */
-    dir: z.string().min(1).optional(),
-    /** A local archive (att_faces.zip, lfw-deepfunneled.tgz). */
-    archive: z.string().min(1).optional(),
-    /** Download URL of the image archive, used only when neither dir nor archive is given. */
-    url: z.url().optional(),
-    /** Expected SHA-256 of the downloaded archive; a mismatch refuses the file. */
-    sha256: hexSha256.optional(),
-    /** LFW only: base URL of the protocol files (pairs.txt, peopleDevTrain.txt, ...). */
-    protocolUrl: z.url().optional(),
-    /** Where downloads and unpacked archives are kept. */
-    downloadDir: z.string().min(1).default('.cache/downloads'),
+    dir: z.string().min(1).optional().describe('An unpacked dataset folder (AT&T: holds s1..s40; LFW: holds lfw-deepfunneled/ and the protocol .txt files).'),
+    archive: z.string().min(1).optional().describe('A local archive (att_faces.zip, lfw-deepfunneled.tgz).'),
+    url: z.url().optional().describe('Download URL of the image archive, used only when neither dir nor archive is given.'),
+    sha256: hexSha256.optional().describe('Expected SHA-256 of the downloaded archive; a mismatch refuses the file.'),
+    protocolUrl: z.url().optional().describe('LFW only: base URL of the protocol files (pairs.txt, peopleDevTrain.txt, ...).'),
+    downloadDir: z.string().min(1).default('.cache/downloads').describe('Where downloads and unpacked archives are kept.'),
   })
   .refine((s) => !(s.dir && s.archive), { message: 'give either dir or archive, not both' });
 
 const attSplitSchema = z.strictObject({
-  kind: z.literal('att-subjects'),
-  /** Explicit held-out subjects, e.g. [s36, s37, s38, s39, s40]. Takes precedence over folds. */
-  testSubjects: z.array(z.string().regex(/^s\d+$/, 'subjects are named s1..s40')).min(2).optional(),
-  /** Seeded k-fold over subjects: number of folds and which fold is the test fold. */
-  folds: z.number().int().min(2).default(8),
-  fold: nonNegativeInt.default(0),
-  seed: z.number().int().default(0),
+  kind: z.literal('att-subjects').describe('AT&T: held-out subjects.'),
+  testSubjects: z.array(z.string().regex(/^s\d+$/, 'subjects are named s1..s40')).min(2).optional().describe('Explicit held-out subjects, e.g. [s36, s37, s38, s39, s40]. Takes precedence over folds.'),
+  folds: z.number().int().min(2).default(8).describe('Seeded k-fold over subjects: number of folds and which fold is the test fold.'),
+  fold: nonNegativeInt.default(0).describe('Which of the folds holds the test subjects (0-based).'),
+  seed: z.number().int().default(0).describe('Seed of the subject shuffle for the folds.'),
 });
 
 const lfwSplitSchema = z.strictObject({
-  kind: z.literal('lfw'),
-  /** view1: train peopleDevTrain, test pairsDevTest. view2: pairs.txt 10-fold. */
-  view: z.enum(['view1', 'view2']).default('view1'),
-  /** view2 only: the test fold (0..9); training excludes that fold's people (people.txt folds). */
-  fold: z.number().int().min(0).max(9).default(0),
+  kind: z.literal('lfw').describe('LFW: the official protocol views.'),
+  view: z.enum(['view1', 'view2']).default('view1').describe('view1: train peopleDevTrain, test pairsDevTest. view2: pairs.txt 10-fold.'),
+  fold: z.number().int().min(0).max(9).default(0).describe('view2 only: the test fold (0..9); training excludes that fold\'s people (people.txt folds).'),
 });
 
 export const splitSchema = z.discriminatedUnion('kind', [attSplitSchema, lfwSplitSchema]);
 
 export const datasetSchema = z.strictObject({
-  name: z.enum(['att', 'lfw']),
+  name: z.enum(['att', 'lfw']).describe('Which dataset.'),
   source: sourceSchema.default({ downloadDir: '.cache/downloads' }),
   split: splitSchema,
-  /** Preprocessed shards are kept here, keyed by the manifest and preprocessing hash. */
-  cacheDir: z.string().min(1).default('.cache/preprocessed'),
-  /** What to do with an unreadable image: refuse the dataset, or skip it with a warning. */
-  onBadImage: z.enum(['error', 'skip']).default('error'),
-  /** Use at most this many identities (smaller runs and tests); null = all. */
-  maxIdentities: positiveInt.nullable().default(null),
+  cacheDir: z.string().min(1).default('.cache/preprocessed').describe('Preprocessed shards are kept here, keyed by the manifest and preprocessing hash.'),
+  onBadImage: z.enum(['error', 'skip']).default('error').describe('What to do with an unreadable image: refuse the dataset, or skip it with a warning.'),
+  maxIdentities: positiveInt.nullable().default(null).describe('Use at most this many identities (smaller runs and tests); null = all.'),
 });
 
 const sizeSchema = z.strictObject({ height: positiveInt, width: positiveInt });
 
 export const preprocessSchema = z.strictObject({
-  channels: z.union([z.literal(1), z.literal(3)]),
-  /** Centre crop (the reference's 128 high x 98 wide for LFW); null = whole image. */
-  centerCrop: sizeSchema.nullable().default(null),
-  /** Resize after the crop; null = native resolution (no upsampling). */
-  resize: sizeSchema.nullable().default(null),
+  channels: z.union([z.literal(1), z.literal(3)]).describe('1 = grayscale, 3 = RGB.'),
+  centerCrop: sizeSchema.nullable().default(null).describe('Centre crop (the reference\'s 128 high x 98 wide for LFW); null = whole image.'),
+  resize: sizeSchema.nullable().default(null).describe('Resize after the crop; null = native resolution (no upsampling).'),
   normalize: z
     .strictObject({
-      /** fixed: the mean/std below; computed: per-channel on the training split; none: x/255. */
-      mode: z.enum(['fixed', 'computed', 'none']).default('fixed'),
-      mean: z.array(z.number()).min(1).max(3).default([0.5]),
-      std: z.array(z.number().positive()).min(1).max(3).default([0.5]),
+      mode: z.enum(['fixed', 'computed', 'none']).default('fixed').describe('fixed: the mean/std below; computed: per-channel on the training split; none: x/255.'),
+      mean: z.array(z.number()).min(1).max(3).default([0.5]).describe('Per-channel mean of pixels scaled to [0, 1] (mode fixed).'),
+      std: z.array(z.number().positive()).min(1).max(3).default([0.5]).describe('Per-channel standard deviation (mode fixed).'),
     })
     .default({ mode: 'fixed', mean: [0.5], std: [0.5] }),
   augment: z
     .strictObject({
-      horizontalFlip: z.boolean().default(false),
-      /** Random translation of up to this many pixels (pad-and-crop), applied at batch time. */
-      randomCropPad: nonNegativeInt.default(0),
+      horizontalFlip: z.boolean().default(false).describe('Mirror each training image with probability 1/2.'),
+      randomCropPad: nonNegativeInt.default(0).describe('Random translation of up to this many pixels (pad-and-crop), applied at batch time.'),
     })
     .default({ horizontalFlip: false, randomCropPad: 0 }),
 });
 
 export const modelSchema = z.strictObject({
-  architecture: z.enum(['resnet18', 'resnet34', 'resnet50']).default('resnet18'),
-  /** Channel widths of the four stages; standard ResNet is [64, 128, 256, 512]. */
-  widths: z.tuple([positiveInt, positiveInt, positiveInt, positiveInt]).default([64, 128, 256, 512]),
-  /** standard: 7x7/2 conv + 3x3/2 max-pool; light: 3x3/1 conv, no pool (small inputs). */
-  stem: z.enum(['standard', 'light']).default('standard'),
-  embeddingDim: positiveInt.default(128),
-  /** Start from an exported model of an earlier run (its model.json). */
-  initFrom: z.string().min(1).nullable().default(null),
+  architecture: z.enum(['resnet18', 'resnet34', 'resnet50']).default('resnet18').describe('ResNet depth: 18 and 34 use basic blocks, 50 bottlenecks.'),
+  widths: z.tuple([positiveInt, positiveInt, positiveInt, positiveInt]).default([64, 128, 256, 512]).describe('Channel widths of the four stages; standard ResNet is [64, 128, 256, 512].'),
+  stem: z.enum(['standard', 'light']).default('standard').describe('standard: 7x7/2 conv + 3x3/2 max-pool; light: 3x3/1 conv, no pool (small inputs).'),
+  embeddingDim: positiveInt.default(128).describe('Size of the L2-normalised embedding.'),
+  initFrom: z.string().min(1).nullable().default(null).describe('Start from an exported model of an earlier run (its model.json).'),
 });
 
 export const lossSchema = z.strictObject({
-  miner: z.enum(['batch-all', 'batch-hard', 'semi-hard']).default('batch-all'),
-  margin: z.number().positive().default(0.2),
-  distance: z.enum(['euclidean', 'squared-euclidean']).default('euclidean'),
+  miner: z.enum(['batch-all', 'batch-hard', 'semi-hard']).default('batch-all').describe('Online triplet mining: all valid triplets (mean over the active ones), the hardest positive and negative per anchor, or FaceNet\'s semi-hard negatives.'),
+  margin: z.number().positive().default(0.2).describe('Triplet margin.'),
+  distance: z.enum(['euclidean', 'squared-euclidean']).default('euclidean').describe('Distance between embeddings, for the loss and for verification.'),
 });
 
 export const samplerSchema = z.strictObject({
-  /** pk: P identities x K images per batch; shuffle: plain shuffled batches (the reference's LFW). */
-  kind: z.enum(['pk', 'shuffle']).default('pk'),
-  identitiesPerBatch: positiveInt.default(10),
-  imagesPerIdentity: positiveInt.default(10),
-  /** Only for shuffle. */
-  batchSize: positiveInt.default(100),
-  /**
-   * Identities with fewer than K images: 'repeat' samples them with replacement up to K,
-   * 'drop' leaves them out of training; identities with a single image are never anchors either way.
-   */
-  fewImagesPolicy: z.enum(['repeat', 'drop']).default('repeat'),
+  kind: z.enum(['pk', 'shuffle']).default('pk').describe('pk: P identities x K images per batch; shuffle: plain shuffled batches (the reference\'s LFW).'),
+  identitiesPerBatch: positiveInt.default(10).describe('P: identities per batch (pk).'),
+  imagesPerIdentity: positiveInt.default(10).describe('K: images per identity (pk).'),
+  batchSize: positiveInt.default(100).describe('Only for shuffle.'),
+  fewImagesPolicy: z.enum(['repeat', 'drop']).default('repeat').describe('Identities with fewer than K images: \'repeat\' samples them with replacement up to K, \'drop\' leaves them out of training; identities with a single image are never anchors either way.'),
 });
 
 export const optimizerSchema = z.strictObject({
-  name: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
-  learningRate: z.number().positive().default(2e-4),
-  weightDecay: z.number().nonnegative().default(0),
-  beta1: probability.default(0.9),
-  beta2: probability.default(0.999),
-  epsilon: z.number().positive().default(1e-8),
-  momentum: probability.default(0.9),
-  /** Clip the global gradient norm to this value; null = no clipping. */
-  clipGradNorm: z.number().positive().nullable().default(null),
+  name: z.enum(['adam', 'adamw', 'sgd']).default('adam').describe('adamw decouples weight decay from the gradient; sgd uses momentum.'),
+  learningRate: z.number().positive().default(2e-4).describe('Base learning rate (the schedule scales it).'),
+  weightDecay: z.number().nonnegative().default(0).describe('Decoupled weight decay (adamw) or L2 added to the gradient (adam, sgd).'),
+  beta1: probability.default(0.9).describe('Adam/AdamW first-moment decay.'),
+  beta2: probability.default(0.999).describe('Adam/AdamW second-moment decay.'),
+  epsilon: z.number().positive().default(1e-8).describe('Adam/AdamW denominator epsilon.'),
+  momentum: probability.default(0.9).describe('SGD momentum.'),
+  clipGradNorm: z.number().positive().nullable().default(null).describe('Clip the global gradient norm to this value; null = no clipping.'),
 });
 
 export const scheduleSchema = z.strictObject({
-  kind: z.enum(['none', 'step', 'cosine']).default('none'),
-  /** step: multiply by gamma every stepEpochs epochs. */
-  stepEpochs: positiveInt.default(50),
-  gamma: z.number().positive().max(1).default(0.5),
-  /** cosine: decay to minLearningRate over all epochs. */
-  minLearningRate: z.number().nonnegative().default(0),
-  warmupEpochs: nonNegativeInt.default(0),
+  kind: z.enum(['none', 'step', 'cosine']).default('none').describe('Learning-rate schedule.'),
+  stepEpochs: positiveInt.default(50).describe('step: multiply by gamma every stepEpochs epochs.'),
+  gamma: z.number().positive().max(1).default(0.5).describe('step: the factor applied every stepEpochs.'),
+  minLearningRate: z.number().nonnegative().default(0).describe('cosine: decay to minLearningRate over all epochs.'),
+  warmupEpochs: nonNegativeInt.default(0).describe('Linear warm-up from 0 over these epochs.'),
 });
 
 export const trainingSchema = z.strictObject({
-  epochs: positiveInt,
-  /** Steps per epoch; null = one pass over the training identities (sampler-defined). */
-  stepsPerEpoch: positiveInt.nullable().default(null),
-  seed: z.number().int().default(0),
-  /** Also checkpoint every N steps inside an epoch; null = only at epoch end. */
-  checkpointEverySteps: positiveInt.nullable().default(null),
-  keepLastCheckpoints: positiveInt.default(3),
-  /** Heartbeat / progress line every N steps. */
-  logEverySteps: positiveInt.default(1),
+  epochs: positiveInt.describe('Epochs to train.'),
+  stepsPerEpoch: positiveInt.nullable().default(null).describe('Steps per epoch; null = one pass over the training identities (sampler-defined).'),
+  seed: z.number().int().default(0).describe('Seed of initialisation, sampling and augmentation.'),
+  checkpointEverySteps: positiveInt.nullable().default(null).describe('Also checkpoint every N steps inside an epoch; null = only at epoch end.'),
+  keepLastCheckpoints: positiveInt.default(3).describe('Checkpoints kept besides the best one (older ones are deleted).'),
 });
 
 export const evaluationSchema = z.strictObject({
-  /** Evaluate every N epochs (and always after the last). */
-  every: positiveInt.default(5),
-  threshold: z.enum(['accuracy', 'youden']).default('accuracy'),
-  flipTTA: z.boolean().default(false),
-  batchSize: positiveInt.default(64),
-  farTargets: z.array(z.number().positive().max(1)).default([1e-1, 1e-2, 1e-3]),
-  tsne: z.boolean().default(true),
+  every: positiveInt.default(5).describe('Evaluate every N epochs (and always after the last).'),
+  threshold: z.enum(['accuracy', 'youden']).default('accuracy').describe('How the verification threshold is chosen: best accuracy, or Youden\'s J = TAR - FAR (the reference\'s AT&T choice).'),
+  flipTTA: z.boolean().default(false).describe('Average the embeddings of each image and its mirror image.'),
+  batchSize: positiveInt.default(64).describe('Images per embedding batch.'),
+  farTargets: z.array(z.number().positive().max(1)).default([1e-1, 1e-2, 1e-3]).describe('FAR values at which TAR is reported.'),
+  tsne: z.boolean().default(true).describe('Draw a t-SNE map of the test embeddings in the report.'),
 });
 
 export const runConfigSchema = z.strictObject({
-  /** A short name, used in run ids and search attributes. */
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
-  description: z.string().default(''),
-  backend: backendSchema.default('auto'),
-  runsDir: z.string().min(1).default('runs'),
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore').describe('A short name, used in run ids and search attributes.'),
+  description: z.string().default('').describe('Free text, shown in the report and the Temporal memo.'),
+  backend: backendSchema.default('auto').describe('tfjs backend; auto picks the fastest that loads (tensorflow-gpu, tensorflow, wasm, cpu). The environment variable FACENET_BACKEND overrides it on a worker.'),
+  runsDir: z.string().min(1).default('runs').describe('Run directories are created here: <runsDir>/<run id>/.'),
   dataset: datasetSchema,
   preprocess: preprocessSchema,
   model: modelSchema.default({

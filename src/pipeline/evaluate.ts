@@ -1,6 +1,7 @@
 // Step 4: verification metrics of the model after `epoch` on the run's test pairs (and, for LFW, also
 // the View 2 10-fold protocol at the final evaluation). Results are files in runs/<id>/eval/; the
 // workflow gets a few numbers.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -9,7 +10,7 @@ import { assembleBatch, resolveSplit, type CachedDataset, type Normalization, ty
 import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerification, type KFoldReport, type VerificationReport } from '../eval';
 import { checkpointName, embedBatches } from '../train';
 import { upsertMetricsRow } from '../run/metrics-log';
-import { runPaths } from '../run/run-dir';
+import { readRunConfig, runPaths } from '../run/run-dir';
 import { writeJsonAtomic } from '../run/atomic-write';
 import { openSession } from './sessions';
 import type { ProgressFn } from './data';
@@ -73,6 +74,12 @@ export async function evaluateRun(
   cachePath: string,
   opts: { onProgress?: ProgressFn; final?: boolean } = {},
 ): Promise<EvalResult> {
+  // Idempotent: an evaluation already written (a retried activity, a resumed run) is read back.
+  const resultPath = evalPath(runDir, epoch);
+  if (existsSync(resultPath)) {
+    const done = JSON.parse(readFileSync(resultPath, 'utf8')) as EvalFile;
+    if (!opts.final || done.view2 !== null || !needsView2(readRunConfig(runDir))) return summarize(done, resultPath);
+  }
   const { session, config } = await openSession(runDir, cachePath);
   if (session.state.epoch !== epoch || session.state.step !== 0) {
     throw new Error(
@@ -98,7 +105,7 @@ export async function evaluateRun(
   const kfold = new Set(folds).size > 1 ? evaluateKFold(distances, same, folds, { farTargets }) : null;
 
   let view2: KFoldReport | null = null;
-  if (opts.final && config.dataset.split.kind === 'lfw' && config.dataset.split.view === 'view1') {
+  if (opts.final && needsView2(config)) {
     opts.onProgress?.({ phase: 'embedding View 2', epoch });
     const v2 = await resolveSplit(dataset, { ...config.dataset, split: { kind: 'lfw', view: 'view2', fold: 0 } });
     const v2emb = embedImages(model, dataset, v2.testIndices, config, normalization);
@@ -122,15 +129,32 @@ export async function evaluateRun(
       identities: split.testIndices.map((i) => dataset.identities[dataset.labels[i] as number] as string),
     },
   };
-  const resultPath = evalPath(runDir, epoch);
   writeJsonAtomic(resultPath, file);
 
-  const headline = kfold ? kfold.accuracy.mean : verification.accuracy;
-  const threshold = kfold ? kfold.threshold.mean : verification.threshold;
-  upsertMetricsRow(runPaths(runDir).metrics, { epoch, accuracy: headline, auc: verification.auc, eer: verification.eer, threshold });
-  await session.recordEvaluation({ metric: 'accuracy', value: headline, threshold });
+  const result = summarize(file, resultPath);
+  upsertMetricsRow(runPaths(runDir).metrics, { epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold });
+  await session.recordEvaluation({ metric: 'accuracy', value: result.accuracy, threshold: result.threshold });
+  return result;
+}
+
+/** LFW trained on View 1 is also scored on View 2 at the end, as the reference reported it. */
+function needsView2(config: RunConfig): boolean {
+  return config.dataset.split.kind === 'lfw' && config.dataset.split.view === 'view1';
+}
+
+/** The headline numbers: k-fold figures when the protocol has folds, else those of the single test set. */
+function summarize(file: EvalFile, resultPath: string): EvalResult {
+  const { verification, kfold } = file;
   const tar1e2 = verification.tarAtFar.find((t) => t.farTarget === 1e-2);
-  return { epoch, accuracy: headline, auc: verification.auc, eer: verification.eer, threshold, tarAtFar1e2: tar1e2 ? tar1e2.tar : null, resultPath };
+  return {
+    epoch: file.epoch,
+    accuracy: kfold ? kfold.accuracy.mean : verification.accuracy,
+    auc: verification.auc,
+    eer: verification.eer,
+    threshold: kfold ? kfold.threshold.mean : verification.threshold,
+    tarAtFar1e2: tar1e2 ? tar1e2.tar : null,
+    resultPath,
+  };
 }
 
 function describeProtocol(config: RunConfig): string {

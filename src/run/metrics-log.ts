@@ -42,10 +42,7 @@ export function upsertMetricsRow(path: string, update: Partial<EpochRow> & { epo
   if (index >= 0) rows[index] = { ...rows[index], ...update } as EpochRow;
   else rows.push({ loss: NaN, activeFraction: NaN, lr: NaN, imagesPerSecond: NaN, seconds: NaN, ...update });
   rows.sort((a, b) => a.epoch - b.epoch);
-  const csv = Papa.unparse(
-    rows.map((r) => COLUMNS.map((c) => (r[c] === null || r[c] === undefined ? '' : r[c]))),
-    { columns: undefined },
-  );
-  writeFileAtomic(path, COLUMNS.join(',') + '\n' + csv + '\n');
+  const data = rows.map((r) => COLUMNS.map((c) => (r[c] === null || r[c] === undefined ? '' : r[c])));
+  writeFileAtomic(path, Papa.unparse({ fields: COLUMNS, data }, { newline: '\n' }) + '\n');
   return rows;
 }

@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
+import { pipelineLogger } from '../../temporal/logger';
 import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
 import type { createActivities } from '../../activities';
 import { withErrorClassification } from '../../activities/classify-errors';
@@ -14,7 +15,7 @@ import type { Progress, TrainInput, TrainResult } from '../../activities/types';
 import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
 
 type Activities = ReturnType<typeof createActivities>;
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: pipelineLogger('WARN') });
 
 let env: TemporalTestEnv;
 before(async () => {

@@ -1,0 +1,150 @@
+// The native `tensorflow` backend (tfjs-node built against the C library of the PyPI tensorflow-cpu
+// wheel by scripts/install-tfjs-node-offline.sh) must compute what the reference cpu backend does:
+// same conv2d values and gradients, same training step. Skips with the reason when tfjs-node does
+// not load (it is an optional dependency; see docs/native-tensorflow.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../../src/backend';
+import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model';
+import { tripletLoss } from '../../src/loss';
+import { createOptimizer, defaultEmbed, trainStep } from '../../src/train';
+import { Rng } from '../../src/util/rng';
+
+// TensorFlow logs oneDNN/CPU-feature notices at load; they say nothing about correctness.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
+let unavailable: string | null = null;
+
+void test.before(async () => {
+  try {
+    await initBackend('tensorflow');
+  } catch (err) {
+    unavailable =
+      `native tensorflow backend not loadable (${String((err as Error).message).split('\n')[0]}); ` +
+      'run scripts/install-tfjs-node-offline.sh to build it';
+  }
+});
+
+function uniform(rng: Rng, n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    // Relative for large values, absolute near zero: float32 sums in a different order differ by ulps.
+    assert.ok(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)), `${what}[${i}]: cpu ${e}, tensorflow ${a}`);
+  }
+}
+
+async function on<T>(backend: 'cpu' | 'tensorflow', fn: () => T): Promise<T> {
+  assert.ok(await tf.setBackend(backend), `could not switch to ${backend}`);
+  return fn();
+}
+
+void test('initBackend("tensorflow") runs tfjs-node on the wheel’s TensorFlow 2.x and a hand-computed conv2d', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const choice = await initBackend('tensorflow');
+  assert.equal(choice.backend, 'tensorflow');
+  assert.equal(choice.tfjsName, 'tensorflow');
+  const binding = (tf.backend() as unknown as { binding: { TF_Version: string } }).binding;
+  assert.match(binding.TF_Version, /^2\.\d+\.\d+/);
+
+  // 3x3 image 1..9, 2x2 kernel of ones, valid: each output is the sum of a 2x2 window.
+  const y = tf.tidy(() => tf.conv2d(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]), tf.ones([2, 2, 1, 1]) as tf.Tensor4D, 1, 'valid'));
+  assert.deepEqual(Array.from(await y.data()), [12, 16, 24, 28]);
+  y.dispose();
+});
+
+void test('conv2d values and both gradients match the cpu backend (stride 1 and 2, same padding)', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const rng = new Rng(20261128);
+  const xs = uniform(rng, 2 * 9 * 9 * 3);
+  const ws = uniform(rng, 3 * 3 * 3 * 5);
+  for (const stride of [1, 2] as const) {
+    const outSide = stride === 1 ? 9 : 5;
+    const probe = uniform(rng, 2 * outSide * outSide * 5);
+    const compute = (): Float32Array[] =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(xs, [2, 9, 9, 3]);
+        const w = tf.tensor4d(ws, [3, 3, 3, 5]);
+        const p = tf.tensor4d(probe, [2, outSide, outSide, 5]);
+        const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'same'), p));
+        const [dx, dw] = tf.grads(f)([x, w]);
+        const y = tf.conv2d(x, w, stride, 'same');
+        return [y, dx!, dw!].map((r) => r.dataSync() as Float32Array);
+      });
+    const [yCpu, dxCpu, dwCpu] = await on('cpu', compute);
+    const [yTf, dxTf, dwTf] = await on('tensorflow', compute);
+    assertClose(yTf!, yCpu!, 1e-5, `stride ${stride} y`);
+    assertClose(dxTf!, dxCpu!, 1e-5, `stride ${stride} dx`);
+    assertClose(dwTf!, dwCpu!, 1e-5, `stride ${stride} dw`);
+  }
+});
+
+const TINY: EmbeddingModelOptions = {
+  architecture: 'resnet18', widths: [4, 8, 8, 8], stem: 'light', embeddingDim: 8, inputShape: [16, 16, 1], seed: 7,
+};
+
+interface StepOutcome {
+  loss: number;
+  gradNorm: number;
+  /** Every weight after the step, trainable and BatchNorm moving statistics, in model order. */
+  weights: Float32Array[];
+}
+
+/** One SGD step (first step: w -= lr * grad, so the weights expose the gradients) of a tiny ResNet-18. */
+function tinyTrainingStep(initial: Float32Array[], xs: Float32Array): StepOutcome {
+  const model = buildEmbeddingModel(TINY);
+  const start = model.getWeights().map((w, i) => tf.tensor(initial[i]!, w.shape));
+  model.setWeights(start);
+  tf.dispose(start);
+  const named = model.trainableWeights.map((wt) => ({ name: wt.originalName ?? wt.name, variable: wt.read() as tf.Variable }));
+  const optimizer = createOptimizer({ name: 'sgd', weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9 }, named);
+  const x = tf.tensor4d(xs, [8, 16, 16, 1]);
+  const labels = tf.tensor1d([0, 0, 0, 0, 1, 1, 1, 1], 'int32');
+  const inputs = {
+    model,
+    params: named.map((p) => p.variable),
+    optimizer,
+    lossFn: (e: tf.Tensor2D, l: tf.Tensor1D) => tripletLoss(e, l, { miner: 'batch-all', margin: 0.2, distance: 'euclidean' }),
+    embed: defaultEmbed,
+    clipGradNorm: null,
+  };
+  const r = trainStep(inputs, x, labels, 0.1, { epoch: 0, step: 0 });
+  const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  tf.dispose([x, labels]);
+  optimizer.dispose();
+  model.dispose();
+  return { loss: r.loss, gradNorm: r.gradNorm, weights };
+}
+
+void test('one training step of a tiny ResNet-18 (triplet loss, SGD) matches the cpu backend', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const initial = await on('cpu', () => {
+    const m = buildEmbeddingModel(TINY);
+    const w = m.getWeights().map((v) => v.dataSync() as Float32Array);
+    m.dispose();
+    return w;
+  });
+  const xs = uniform(new Rng(99), 8 * 16 * 16 * 1);
+  const cpu = await on('cpu', () => tinyTrainingStep(initial, xs));
+  const before = await on('tensorflow', () => tf.memory().numTensors);
+  const native = await on('tensorflow', () => tinyTrainingStep(initial, xs));
+  assert.equal(tf.memory().numTensors, before, 'the step leaked tensors on the tensorflow backend');
+
+  assert.ok(cpu.loss > 0 && cpu.gradNorm > 0, `fixture should give a non-zero loss (got ${cpu.loss}, grad norm ${cpu.gradNorm})`);
+  assertClose([native.loss, native.gradNorm], [cpu.loss, cpu.gradNorm], 1e-4, 'loss, grad norm');
+  assert.equal(native.weights.length, cpu.weights.length);
+  // Weights moved by lr * grad; agreeing to 1e-4 means the gradients agree to about 1e-3 of lr.
+  native.weights.forEach((w, i) => assertClose(w, cpu.weights[i]!, 1e-4, `weight ${i}`));
+  assert.ok(
+    cpu.weights.some((w, i) => w.some((v, j) => v !== initial[i]![j])),
+    'the step should have changed the weights',
+  );
+});
