@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetricsLog, upsertMetricsRow } from '../../src/run/metrics-log';
@@ -24,6 +24,6 @@ test('an epoch logged twice (a retried activity) keeps one row, and evaluation f
 
 test('a damaged log is refused with what to do', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'metrics-')), 'metrics.csv');
-  require('node:fs').writeFileSync(file, 'epoch,loss\n1,"unclosed\n');
+  writeFileSync(file, 'epoch,loss\n1,"unclosed\n');
   assert.throws(() => readMetricsLog(file), /is not a valid metrics log .*Delete it/);
 });
