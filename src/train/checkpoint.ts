@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { OptimizerState, OptimizerName } from './optimizers';
 import type { EpochAccumulator, EpochSummary } from './trainer';
 import { decodeArrays, encodeArrays, readArrays, type NamedArray, type TensorFileSpec } from './tensor-file';
+import { createHash } from 'node:crypto';
 import { sha256File, writeDirAtomic, writeFileDurable } from './fs-durable';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -78,19 +79,20 @@ export async function writeCheckpoint(checkpointsDir: string, contents: Checkpoi
   const name = checkpointName(contents.state.epoch, contents.state.step);
   return writeDirAtomic(checkpointsDir, name, async (tmp) => {
     const w = encodeArrays(contents.weights, 'weights.bin');
-    await writeFileDurable(path.join(tmp, 'weights.bin'), w.bin);
-    await writeFileDurable(path.join(tmp, 'weights.json'), JSON.stringify(w.spec, null, 1));
     const slots: NamedArray[] = contents.optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, dtype: 'float32', values: s.values }));
     const o = encodeArrays(slots, 'optimizer.bin');
-    await writeFileDurable(path.join(tmp, 'optimizer.bin'), o.bin);
     const optimizerSpec = { ...o.spec, optimizer: contents.optimizer.name, step: contents.optimizer.step };
-    await writeFileDurable(path.join(tmp, 'optimizer.json'), JSON.stringify(optimizerSpec, null, 1));
-    await writeFileDurable(path.join(tmp, 'state.json'), JSON.stringify(contents.state, null, 2));
-    const files: ManifestEntry[] = [];
-    for (const file of ['weights.bin', 'weights.json', 'optimizer.bin', 'optimizer.json', 'state.json']) {
-      const full = path.join(tmp, file);
-      files.push({ file, bytes: (await fs.stat(full)).size, sha256: await sha256File(full) });
-    }
+    const bodies: Array<[string, Buffer]> = [
+      ['weights.bin', w.bin],
+      ['weights.json', Buffer.from(JSON.stringify(w.spec, null, 1))],
+      ['optimizer.bin', o.bin],
+      ['optimizer.json', Buffer.from(JSON.stringify(optimizerSpec, null, 1))],
+      ['state.json', Buffer.from(JSON.stringify(contents.state, null, 2))],
+    ];
+    // The files are written (and fsynced) concurrently, and hashed from the bytes in memory rather than
+    // read back: a checkpoint is written every epoch, and its cost is orchestration overhead.
+    await Promise.all(bodies.map(([file, data]) => writeFileDurable(path.join(tmp, file), data)));
+    const files: ManifestEntry[] = bodies.map(([file, data]) => ({ file, bytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') }));
     const manifest: Manifest = { format: 'facenet-checkpoint/1', name, files };
     await writeFileDurable(path.join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
   });

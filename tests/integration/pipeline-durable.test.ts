@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { findTemporalCli } from '../../temporal/cli-binary';
 import type { Progress, TrainInput, TrainResult } from '../../activities/types';
 import { readMetricsLog } from '../../src/run/metrics-log';
@@ -151,6 +151,38 @@ test('a run started with `temporal workflow start` completes, and its progress i
     assert.ok(existsSync(join(result.runDir, 'report.html')));
     assert.ok(existsSync(join(result.runDir, 'model', 'model.json')));
     assert.deepEqual(readMetricsLog(join(result.runDir, 'metrics.csv')).map((r) => [r.epoch, r.accuracy !== null]), [[1, true], [2, true]]);
+  } finally {
+    await worker.kill();
+  }
+});
+
+test('bad input fails fast and is not retried: an invalid config, a missing dataset', async () => {
+  const q = queues();
+  const worker = await startWorkerProcess(env.server.address, q);
+  try {
+    const cases: Array<{ overrides: string[]; type: string; message: RegExp }> = [
+      { overrides: ['training.epochs=0'], type: 'ConfigError', message: /training\.epochs: Too small.*got 0/ },
+      { overrides: ['dataset.source.dir=/nonexistent/att_faces'], type: 'DatasetError', message: /\/nonexistent\/att_faces/ },
+    ];
+    for (const c of cases) {
+      const handle = await env.client.workflow.start('trainFaceNet', {
+        taskQueue: q.workflows,
+        workflowId: uniqueQueue('bad'),
+        args: [{ ...smokeInput(q), overrides: [...(smokeInput(q).overrides ?? []), ...c.overrides] }],
+      });
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        const failure = (err.cause as { cause?: unknown }).cause;
+        assert.ok(failure instanceof ApplicationFailure, String(failure));
+        assert.equal(failure.type, c.type);
+        assert.equal(failure.nonRetryable, true);
+        assert.match(failure.message, c.message);
+        return true;
+      });
+      const history = await handle.fetchHistory();
+      const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes?.attempt);
+      assert.deepEqual(attempts.slice(-1), [1], 'the failing activity ran once');
+    }
   } finally {
     await worker.kill();
   }

@@ -170,3 +170,24 @@ test('runs are findable by their search attributes', async () => {
   }
   assert.deepEqual(found, [workflowId]);
 });
+
+test('a long run continues as new every 25 epochs and still trains each epoch once', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  const workflowId = uniqueQueue('long');
+  const result = await withWorkers(fakeActivities(rec, { epochs: 30, evalEvery: 10 }), async (q) => {
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId, args: [input(q)] });
+    return (await handle.result()) as TrainResult;
+  });
+  assert.deepEqual(rec.trained, Array.from({ length: 30 }, (_, i) => i + 1));
+  assert.deepEqual(rec.evaluated, [10, 20, 30]);
+  assert.equal(result.epochs, 30);
+  assert.equal(result.best?.epoch, 10, 'the best evaluation is carried across continue-as-new');
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.status.name);
+  for (let i = 0; i < 40 && runs.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    runs.length = 0;
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.status.name);
+  }
+  assert.deepEqual(runs.sort(), ['COMPLETED', 'CONTINUED_AS_NEW']);
+});

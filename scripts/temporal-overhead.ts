@@ -1,0 +1,83 @@
+// What orchestration adds to each training epoch, from a finished run's workflow history:
+// for consecutive trainEpoch activities with no evaluation between them, the wall time from one
+// completion to the next minus the training seconds the activity itself measured (its steps).
+// The difference is scheduling, polling, heartbeats, session reuse and the checkpoint write.
+//
+//   npx tsx scripts/temporal-overhead.ts <workflowId> [--out results/temporal-overhead.json]
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { Client } from '@temporalio/client';
+import { clientConnection, resolveTemporal } from '../temporal/connection';
+
+interface EpochTiming {
+  epoch: number;
+  wallSeconds: number;
+  trainSeconds: number;
+  overheadSeconds: number;
+}
+
+function seconds(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  return Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
+}
+
+export async function measureOverhead(client: Client, workflowId: string): Promise<EpochTiming[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>(); // scheduled event id -> activity type
+  const done: Array<{ type: string; at: number; result: Record<string, number> | null }> = [];
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) {
+      const data = c.result?.payloads?.[0]?.data;
+      done.push({
+        type: scheduled.get(String(c.scheduledEventId)) ?? '',
+        at: seconds(e.eventTime),
+        result: data ? (JSON.parse(Buffer.from(data).toString()) as Record<string, number>) : null,
+      });
+    }
+  }
+  const out: EpochTiming[] = [];
+  for (let i = 1; i < done.length; i++) {
+    const prev = done[i - 1]!;
+    const cur = done[i]!;
+    if (prev.type !== 'trainEpoch' || cur.type !== 'trainEpoch' || !cur.result) continue;
+    const wall = cur.at - prev.at;
+    out.push({ epoch: cur.result['epoch']!, wallSeconds: wall, trainSeconds: cur.result['seconds']!, overheadSeconds: wall - cur.result['seconds']! });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const program = new Command('temporal-overhead').argument('<workflowId>').option('--out <file>').parse();
+  const [workflowId] = program.args as [string];
+  const { out } = program.opts<{ out?: string }>();
+  const target = await resolveTemporal();
+  const connection = await clientConnection(target);
+  try {
+    const epochs = await measureOverhead(new Client({ connection, namespace: target.namespace }), workflowId);
+    if (epochs.length === 0) throw new Error(`${workflowId} has no two consecutive trainEpoch activities to compare.`);
+    const sum = (k: keyof EpochTiming) => epochs.reduce((s, e) => s + e[k], 0);
+    const summary = {
+      workflowId,
+      epochsCompared: epochs.length,
+      meanEpochWallSeconds: sum('wallSeconds') / epochs.length,
+      meanTrainSeconds: sum('trainSeconds') / epochs.length,
+      meanOverheadSeconds: sum('overheadSeconds') / epochs.length,
+      overheadFraction: sum('overheadSeconds') / sum('wallSeconds'),
+      epochs,
+    };
+    console.log(JSON.stringify({ ...summary, epochs: undefined }, null, 2));
+    if (out) writeFileSync(out, JSON.stringify(summary, null, 2) + '\n');
+  } finally {
+    await connection.close();
+    await target.embedded?.stop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
