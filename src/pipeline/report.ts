@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eerCurve, rocCurve } from '../eval';
 import { referenceColumns, writeRunReport as renderReport, type MetricSet, type RunReportData } from '../report';
-import { readMetricsLog } from '../run/metrics-log';
+import { readMetricsLog, type EpochRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import type { EvalFile } from './evaluate';
 
@@ -16,10 +16,14 @@ export function latestEvalFile(runDir: string): EvalFile | null {
   return last ? (JSON.parse(readFileSync(join(dir, last), 'utf8')) as EvalFile) : null;
 }
 
-function metricSetOf(ev: EvalFile): MetricSet {
+function metricSetOf(ev: EvalFile, log: EpochRow[]): MetricSet {
   const v = ev.verification;
   const k = ev.kfold;
+  const timed = log.filter((r) => Number.isFinite(r.seconds) && r.seconds > 0);
+  const mean = (f: (r: EpochRow) => number) => (timed.length ? timed.reduce((s, r) => s + f(r), 0) / timed.length : undefined);
   return {
+    secondsPerEpoch: mean((r) => r.seconds),
+    imagesPerSecond: mean((r) => r.imagesPerSecond),
     accuracy: k ? k.accuracy : v.accuracy,
     precision: v.precision,
     recall: v.recall,
@@ -61,7 +65,7 @@ export async function writeRunReport(runDir: string): Promise<{ reportPath: stri
       'evaluated at epoch': ev?.epoch ?? 'not evaluated',
     },
     config,
-    metrics: ev ? metricSetOf(ev) : undefined,
+    metrics: ev ? metricSetOf(ev, log) : undefined,
     metricsLabel: 'This run',
     comparisons: referenceColumns(config.dataset.name, split.kind === 'lfw' ? split.view : 'view1'),
     trainingLog: log.map((r) => ({
