@@ -1,5 +1,14 @@
 // The small values that cross Temporal between workflows and activities: paths, ids, numbers.
-// Never images, tensors or weights (those stay in the run directory).
+// Never images, tensors or weights (those stay in the run directory). The activities' results are the
+// pipeline's own types; they are only re-exported here (type-only, so workflow code stays free of the library).
+
+import type { RunPlan } from '../src/pipeline/resolve';
+import type { PreparedDataset as PreparedDatasetInfo } from '../src/data/prepare';
+import type { EpochResult as EpochSummary } from '../src/pipeline/train';
+import type { EvalResult as EvalSummary } from '../src/pipeline/evaluate';
+import type { ChampionRecord as Champion } from '../src/pipeline/champion';
+
+export type { RunPlan, PreparedDatasetInfo, EpochSummary, EvalSummary, Champion };
 
 export interface TrainInput {
   /** A YAML config path (relative to the worker's working directory, or absolute). */
@@ -28,47 +37,9 @@ export interface Continuation {
   lastEpoch: EpochSummary | null;
 }
 
-export interface RunPlan {
-  runId: string;
-  runDir: string;
-  configName: string;
-  dataset: 'att' | 'lfw';
-  epochs: number;
-  evalEvery: number;
-  backend: string;
-  /** A one-line description of the config for the memo / UI. */
-  summary: string;
-}
 
-export interface PreparedDatasetInfo {
-  cachePath: string;
-  key: string;
-  manifestHash: string;
-  identities: number;
-  images: number;
-}
 
-export interface EpochSummary {
-  epoch: number;
-  meanLoss: number;
-  meanActiveFraction: number;
-  lr: number;
-  imagesPerSecond: number;
-  seconds: number;
-  checkpointPath: string;
-  /** True when the epoch had already been trained and was only read back (a retried activity). */
-  alreadyDone: boolean;
-}
 
-export interface EvalSummary {
-  epoch: number;
-  accuracy: number;
-  auc: number;
-  eer: number;
-  threshold: number;
-  tarAtFar1e2: number | null;
-  resultPath: string;
-}
 
 export interface TrainResult {
   runId: string;
@@ -105,15 +76,6 @@ export interface RetrainInput {
   taskQueues?: { cpu?: string; accel?: string };
 }
 
-export interface Champion {
-  runId: string;
-  runDir: string;
-  modelDir: string;
-  manifestHash: string;
-  accuracy: number;
-  auc: number;
-  promotedAt: string;
-}
 
 export interface RetrainResult {
   skipped: boolean;

@@ -3,20 +3,12 @@
 // state after k epochs.
 import { readMetricsLog, upsertMetricsRow } from '../run/metrics-log';
 import { runPaths } from '../run/run-dir';
-import { checkpointName } from '../train';
+import { checkpointName, type EpochSummary } from '../train';
 import { openSession } from './sessions';
 import type { ProgressFn } from './data';
 
-export interface EpochResult {
-  epoch: number;
-  meanLoss: number;
-  meanActiveFraction: number;
-  lr: number;
-  imagesPerSecond: number;
-  seconds: number;
-  checkpointPath: string;
-  alreadyDone: boolean;
-}
+/** The trainer's epoch summary, with the epoch counted from 1, and whether it was only read back. */
+export type EpochResult = EpochSummary & { alreadyDone: boolean };
 
 export interface TrainEpochOptions {
   onProgress?: ProgressFn;

@@ -42,7 +42,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
       return { runId: input.runId, runDir: `/runs/${input.runId}`, configName: 'smoke', dataset: 'att', epochs: opts.epochs, evalEvery: opts.evalEvery, backend: 'cpu', summary: 'fake' };
     },
     async prepareData() {
-      return { cachePath: '/cache/x', key: 'k', manifestHash: 'm', identities: 40, images: 400 };
+      return { cachePath: '/cache/x', key: 'k', manifestHash: 'm', identities: 40, images: 400, height: 28, width: 24, channels: 1, skipped: 0, built: false };
     },
     async trainEpoch({ epoch }) {
       rec.attempts.set(epoch, (rec.attempts.get(epoch) ?? 0) + 1);
