@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatasetConfig } from '../config/schema';
-import { prepareDataset, DATASET_SOURCES, type PreparedDataset } from '../data';
+import { DatasetError, prepareDataset, DATASET_SOURCES, type PreparedDataset } from '../data';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { writeJsonAtomic } from '../run/atomic-write';
 
@@ -15,25 +15,33 @@ export interface ProgressFn {
  * named like the unpacked dataset in $FACENET_DATASETS_DIR, <project>/datasets or <project>/../shared/datasets
  * is used when it exists.
  */
-export function withLocalSource(cfg: DatasetConfig, projectRoot: string, env: NodeJS.ProcessEnv = process.env): DatasetConfig {
-  if (cfg.source.dir || cfg.source.archive) return cfg;
+export function localCandidates(cfg: DatasetConfig, projectRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const folder = DATASET_SOURCES[cfg.name].unpackedName;
   const roots = [env['FACENET_DATASETS_DIR'], join(projectRoot, 'datasets'), join(projectRoot, '..', 'shared', 'datasets')];
-  for (const root of roots) {
-    if (!root) continue;
-    const candidate = resolve(root, folder);
-    if (existsSync(candidate)) return { ...cfg, source: { ...cfg.source, dir: candidate } };
-  }
-  return cfg;
+  return roots.filter((r): r is string => Boolean(r)).map((root) => resolve(root, folder));
+}
+
+export function withLocalSource(cfg: DatasetConfig, projectRoot: string, env: NodeJS.ProcessEnv = process.env): DatasetConfig {
+  if (cfg.source.dir || cfg.source.archive) return cfg;
+  const found = localCandidates(cfg, projectRoot, env).find((candidate) => existsSync(candidate));
+  return found ? { ...cfg, source: { ...cfg.source, dir: found } } : cfg;
 }
 
 export async function prepareRunData(runDir: string, projectRoot: string, opts: { onProgress?: ProgressFn } = {}): Promise<PreparedDataset> {
   const config = readRunConfig(runDir);
   const dataset = withLocalSource(config.dataset, projectRoot);
-  const prepared = await prepareDataset(dataset, config.preprocess, {
-    projectRoot,
-    onProgress: (done, total, phase) => opts.onProgress?.({ phase, done, total }),
-  });
+  let prepared: PreparedDataset;
+  try {
+    prepared = await prepareDataset(dataset, config.preprocess, {
+      projectRoot,
+      onProgress: (done, total, phase) => opts.onProgress?.({ phase, done, total }),
+    });
+  } catch (err) {
+    if (err instanceof DatasetError && dataset === config.dataset && !config.dataset.source.dir && !config.dataset.source.archive) {
+      err.message += ` No local copy was found either in: ${localCandidates(config.dataset, projectRoot).join(', ')}.`;
+    }
+    throw err;
+  }
   writeJsonAtomic(runPaths(runDir).dataset, { ...prepared, source: dataset.source });
   return prepared;
 }
