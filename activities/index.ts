@@ -10,10 +10,25 @@ export interface ActivityDeps {
   projectRoot: string;
 }
 
-/** Progress details become heartbeats (shown in the UI's pending activities); the SDK throttles them. */
-function heartbeater(): (details: unknown) => void {
+/**
+ * Progress details become heartbeats (shown in the UI's pending activities); the SDK throttles them.
+ * Some phases report progress rarely (indexing 13k LFW files, hashing a large cache), so the last
+ * details are also re-sent every few seconds while the activity runs, to keep it from timing out.
+ */
+async function withHeartbeats<T>(run: (onProgress: (details: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  return (details) => ctx.heartbeat(details);
+  let last: unknown = { phase: 'starting' };
+  const beat = (details: unknown) => {
+    last = details;
+    ctx.heartbeat(details);
+  };
+  const timer = setInterval(() => ctx.heartbeat(last), 5000);
+  try {
+    beat(last);
+    return await run(beat);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -24,31 +39,28 @@ export function createActivities(deps: ActivityDeps) {
       overrides?: string[];
       runId: string;
     }): Promise<RunPlan> {
-      return pipeline.resolveRun(input, deps.projectRoot);
+      return withHeartbeats(async () => pipeline.resolveRun(input, deps.projectRoot));
     },
 
     async prepareData(input: { runDir: string }): Promise<PreparedDatasetInfo> {
-      return pipeline.prepareRunData(input.runDir, deps.projectRoot, { onProgress: heartbeater() });
+      return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, deps.projectRoot, { onProgress }));
     },
 
     async trainEpoch(input: { runDir: string; epoch: number; cachePath: string }): Promise<EpochSummary> {
-      const ctx = Context.current();
-      return pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, {
-        onProgress: heartbeater(),
-        signal: ctx.cancellationSignal,
-      });
+      const signal = Context.current().cancellationSignal;
+      return withHeartbeats((onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal }));
     },
 
     async evaluate(input: { runDir: string; epoch: number; cachePath: string; final?: boolean }): Promise<EvalSummary> {
-      return pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress: heartbeater(), final: input.final });
+      return withHeartbeats((onProgress) => pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress, final: input.final }));
     },
 
     async writeReport(input: { runDir: string }): Promise<{ reportPath: string }> {
-      return pipeline.writeRunReport(input.runDir);
+      return withHeartbeats(() => pipeline.writeRunReport(input.runDir));
     },
 
     async datasetFingerprint(input: { configPath?: string; config?: Record<string, unknown>; overrides?: string[] }): Promise<{ manifestHash: string; configName: string }> {
-      return pipeline.datasetFingerprint(input, deps.projectRoot);
+      return withHeartbeats(() => pipeline.datasetFingerprint(input, deps.projectRoot));
     },
 
     async readChampion(input: { championDir: string }): Promise<Champion | null> {
@@ -56,11 +68,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async promoteChampion(input: { championDir: string; runDir: string; manifestHash: string }): Promise<Champion> {
-      return pipeline.promoteChampion(input.championDir, input.runDir, input.manifestHash, deps.projectRoot);
+      return withHeartbeats(async () => pipeline.promoteChampion(input.championDir, input.runDir, input.manifestHash, deps.projectRoot));
     },
 
     async exportModel(input: { runDir: string; cachePath: string }): Promise<{ modelDir: string }> {
-      return pipeline.exportRunModel(input.runDir, input.cachePath);
+      return withHeartbeats(() => pipeline.exportRunModel(input.runDir, input.cachePath));
     },
   });
 }
