@@ -14,36 +14,61 @@ interface EpochTiming {
   wallSeconds: number;
   trainSeconds: number;
   overheadSeconds: number;
+  /** From the previous completion to this activity's start: workflow task, scheduling, polling. */
+  schedulingSeconds: number;
+  /** Inside the activity but not training steps: session check, checkpoint write, metrics log. */
+  inActivitySeconds: number;
 }
 
 function seconds(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
   return Number(t?.seconds ?? 0) + (t?.nanos ?? 0) / 1e9;
 }
 
+/** Every run of the workflow id (continue-as-new splits a long run's history), oldest first. */
+async function runIds(client: Client, workflowId: string): Promise<string[]> {
+  const runs: Array<{ runId: string; start: number }> = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push({ runId: wf.runId, start: wf.startTime.getTime() });
+  return runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
+}
+
 export async function measureOverhead(client: Client, workflowId: string): Promise<EpochTiming[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Map<string, string>(); // scheduled event id -> activity type
-  const done: Array<{ type: string; at: number; result: Record<string, number> | null }> = [];
-  for (const e of history.events ?? []) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
-    const c = e.activityTaskCompletedEventAttributes;
-    if (c) {
-      const data = c.result?.payloads?.[0]?.data;
-      done.push({
-        type: scheduled.get(String(c.scheduledEventId)) ?? '',
-        at: seconds(e.eventTime),
-        result: data ? (JSON.parse(Buffer.from(data).toString()) as Record<string, number>) : null,
+  const out: EpochTiming[] = [];
+  for (const runId of await runIds(client, workflowId)) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const scheduled = new Map<string, string>(); // scheduled event id -> activity type
+    const started = new Map<string, number>(); // scheduled event id -> start time
+    const done: Array<{ type: string; startedAt: number; at: number; result: Record<string, number> | null }> = [];
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+      const st = e.activityTaskStartedEventAttributes;
+      if (st) started.set(String(st.scheduledEventId), seconds(e.eventTime));
+      const c = e.activityTaskCompletedEventAttributes;
+      if (c) {
+        const data = c.result?.payloads?.[0]?.data;
+        done.push({
+          type: scheduled.get(String(c.scheduledEventId)) ?? '',
+          startedAt: started.get(String(c.scheduledEventId)) ?? NaN,
+          at: seconds(e.eventTime),
+          result: data ? (JSON.parse(Buffer.from(data).toString()) as Record<string, number>) : null,
+        });
+      }
+    }
+    for (let i = 1; i < done.length; i++) {
+      const prev = done[i - 1]!;
+      const cur = done[i]!;
+      if (prev.type !== 'trainEpoch' || cur.type !== 'trainEpoch' || !cur.result || cur.result['alreadyDone']) continue;
+      const wall = cur.at - prev.at;
+      const train = cur.result['seconds']!;
+      out.push({
+        epoch: cur.result['epoch']!,
+        wallSeconds: wall,
+        trainSeconds: train,
+        overheadSeconds: wall - train,
+        schedulingSeconds: cur.startedAt - prev.at,
+        inActivitySeconds: cur.at - cur.startedAt - train,
       });
     }
-  }
-  const out: EpochTiming[] = [];
-  for (let i = 1; i < done.length; i++) {
-    const prev = done[i - 1]!;
-    const cur = done[i]!;
-    if (prev.type !== 'trainEpoch' || cur.type !== 'trainEpoch' || !cur.result) continue;
-    const wall = cur.at - prev.at;
-    out.push({ epoch: cur.result['epoch']!, wallSeconds: wall, trainSeconds: cur.result['seconds']!, overheadSeconds: wall - cur.result['seconds']! });
   }
   return out;
 }
@@ -64,6 +89,8 @@ async function main(): Promise<void> {
       meanEpochWallSeconds: sum('wallSeconds') / epochs.length,
       meanTrainSeconds: sum('trainSeconds') / epochs.length,
       meanOverheadSeconds: sum('overheadSeconds') / epochs.length,
+      meanSchedulingSeconds: sum('schedulingSeconds') / epochs.length,
+      meanInActivitySeconds: sum('inActivitySeconds') / epochs.length,
       overheadFraction: sum('overheadSeconds') / sum('wallSeconds'),
       epochs,
     };
