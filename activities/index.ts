@@ -15,9 +15,10 @@ export interface ActivityDeps {
  * Some phases report progress rarely (indexing 13k LFW files, hashing a large cache), so the last
  * details are also re-sent every few seconds while the activity runs, to keep it from timing out.
  */
-async function withHeartbeats<T>(run: (onProgress: (details: unknown) => void) => Promise<T>): Promise<T> {
+async function withHeartbeats<T>(run: (onProgress: (details: unknown) => void) => Promise<T>, first: object = {}): Promise<T> {
   const ctx = Context.current();
-  let last: unknown = { phase: 'starting' };
+  // The first heartbeat goes out at once (later ones are throttled), so it says which unit of work this is.
+  let last: unknown = { phase: 'starting', ...first };
   const beat = (details: unknown) => {
     last = details;
     ctx.heartbeat(details);
@@ -48,11 +49,11 @@ export function createActivities(deps: ActivityDeps) {
 
     async trainEpoch(input: { runDir: string; epoch: number; cachePath: string }): Promise<EpochSummary> {
       const signal = Context.current().cancellationSignal;
-      return withHeartbeats((onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal }));
+      return withHeartbeats((onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal }), { epoch: input.epoch });
     },
 
     async evaluate(input: { runDir: string; epoch: number; cachePath: string; final?: boolean }): Promise<EvalSummary> {
-      return withHeartbeats((onProgress) => pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress, final: input.final }));
+      return withHeartbeats((onProgress) => pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress, final: input.final }), { epoch: input.epoch });
     },
 
     async writeReport(input: { runDir: string }): Promise<{ reportPath: string }> {
