@@ -65,8 +65,12 @@ export const preprocessSchema = z.strictObject({
     .strictObject({
       horizontalFlip: z.boolean().default(false).describe('Mirror each training image with probability 1/2.'),
       randomCropPad: nonNegativeInt.default(0).describe('Random translation of up to this many pixels (pad-and-crop), applied at batch time.'),
+      randomScale: z.number().min(0).max(0.5).default(0).describe('Random zoom about the centre by a factor uniform in [1 - s, 1 + s] (bilinear); 0 = off. For datasets photographed at several distances (AT&T).'),
+      randomRotation: z.number().min(0).max(45).default(0).describe('Random rotation about the centre, uniform in [-d, d] degrees (bilinear); 0 = off.'),
+      brightness: z.number().min(0).max(1).default(0).describe('Multiply pixel values by a factor uniform in [1 - b, 1 + b]; 0 = off.'),
+      contrast: z.number().min(0).max(1).default(0).describe('Scale each image\'s deviations from its own mean by a factor uniform in [1 - c, 1 + c]; 0 = off.'),
     })
-    .default({ horizontalFlip: false, randomCropPad: 0 }),
+    .default({ horizontalFlip: false, randomCropPad: 0, randomScale: 0, randomRotation: 0, brightness: 0, contrast: 0 }),
 });
 
 export const modelSchema = z.strictObject({

@@ -59,7 +59,10 @@ export function computeNormalization(ds: PixelSource, indices: number[], pre: Pr
  * order) is flipped left-right with probability 1/2 (preprocess.augment.horizontalFlip) and then
  * shifted by (dy, dx), each uniform in [-pad, pad] (preprocess.augment.randomCropPad: zero-pad and
  * crop back); pixels shifted in from outside are 0 after normalisation (the mean colour).
- * Draws per image: flip (if enabled), then dy, dx (if pad > 0). Without an Rng: no augmentation.
+ * randomScale / randomRotation zoom and turn the shifted image about its centre, sampled bilinearly;
+ * brightness / contrast change its values before normalisation (see photometricTable).
+ * Draws per image, each only when its option is on: flip, dy, dx, scale, angle, brightness, contrast.
+ * Without an Rng: no augmentation.
  */
 export function assembleBatch(
   ds: PixelSource,
@@ -72,34 +75,114 @@ export function assembleBatch(
   const size = h * w * c;
   const data = new Float32Array(indices.length * size);
   const labels = new Int32Array(indices.length);
+  const aug = pre.augment;
+  const rng = augmentRng;
   // One lookup table per channel: 256 values instead of a divide per pixel.
-  const lut = Array.from({ length: c }, (_, ch) => {
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) t[v] = (v / 255 - (norm.mean[ch] ?? 0)) / (norm.std[ch] ?? 1);
-    return t;
-  });
-  const flipOn = augmentRng !== null && pre.augment.horizontalFlip;
-  const pad = augmentRng !== null ? pre.augment.randomCropPad : 0;
+  const plainLut = photometricTable(norm, c, 1, 1, 0);
+  const pad = rng ? aug.randomCropPad : 0;
+  const geometric = rng !== null && (aug.randomScale > 0 || aug.randomRotation > 0);
+  const photometric = rng !== null && (aug.brightness > 0 || aug.contrast > 0);
   indices.forEach((idx, n) => {
     const label = ds.labels[idx];
     if (label === undefined) throw new DatasetError(`image index ${idx} is outside the dataset (${ds.labels.length} images)`);
     labels[n] = label;
-    const flip = flipOn && (augmentRng as Rng).next() < 0.5;
-    const dy = pad > 0 ? (augmentRng as Rng).int(2 * pad + 1) - pad : 0;
-    const dx = pad > 0 ? (augmentRng as Rng).int(2 * pad + 1) - pad : 0;
+    const flip = rng !== null && aug.horizontalFlip && rng.next() < 0.5;
+    const dy = pad > 0 ? (rng as Rng).int(2 * pad + 1) - pad : 0;
+    const dx = pad > 0 ? (rng as Rng).int(2 * pad + 1) - pad : 0;
+    const scale = rng && aug.randomScale > 0 ? 1 + (2 * rng.next() - 1) * aug.randomScale : 1;
+    const angle = rng && aug.randomRotation > 0 ? ((2 * rng.next() - 1) * aug.randomRotation * Math.PI) / 180 : 0;
+    const brightness = rng && aug.brightness > 0 ? 1 + (2 * rng.next() - 1) * aug.brightness : 1;
+    const contrast = rng && aug.contrast > 0 ? 1 + (2 * rng.next() - 1) * aug.contrast : 1;
     const src = idx * size;
-    const dst = n * size;
-    for (let y = 0; y < h; y++) {
-      const sy = y + dy;
-      for (let x = 0; x < w; x++) {
-        const fx = x + dx;
-        const o = dst + (y * w + x) * c;
-        if (sy < 0 || sy >= h || fx < 0 || fx >= w) continue; // stays 0
-        const sx = flip ? w - 1 - fx : fx;
-        const s = src + (sy * w + sx) * c;
-        for (let ch = 0; ch < c; ch++) data[o + ch] = (lut[ch] as Float32Array)[ds.pixels[s + ch] as number] as number;
-      }
-    }
+    const lut = photometric ? photometricTable(norm, c, brightness, contrast, imageMean(ds.pixels, src, size)) : plainLut;
+    const view: ImageView = { pixels: ds.pixels, src, h, w, c, lut };
+    if (geometric) warpBilinear(view, data, n * size, { flip, dx, dy, scale, angle });
+    else shiftAndFlip(view, data, n * size, flip, dx, dy);
   });
   return { data, shape: [indices.length, h, w, c], labels };
+}
+
+interface ImageView {
+  pixels: Uint8Array;
+  /** Offset of the image's first value in `pixels`. */
+  src: number;
+  h: number;
+  w: number;
+  c: number;
+  /** Per channel: uint8 value -> normalised float. */
+  lut: Float32Array[];
+}
+
+/**
+ * Per channel, uint8 -> normalised value after the photometric change
+ * v' = brightness * (imageMean + contrast * (v/255 - imageMean)) (torchvision's order: brightness, then
+ * contrast about the image's mean grey). Affine in v, so bilinear sampling of table values equals the
+ * table value of the bilinearly sampled pixel.
+ */
+function photometricTable(norm: Normalization, c: number, brightness: number, contrast: number, imageMean: number): Float32Array[] {
+  return Array.from({ length: c }, (_, ch) => {
+    const t = new Float32Array(256);
+    const mean = norm.mean[ch] ?? 0;
+    const std = norm.std[ch] ?? 1;
+    for (let v = 0; v < 256; v++) t[v] = (brightness * (imageMean + contrast * (v / 255 - imageMean)) - mean) / std;
+    return t;
+  });
+}
+
+/** Mean of an image's values on the 0..1 scale (all channels). */
+function imageMean(pixels: Uint8Array, src: number, size: number): number {
+  let sum = 0;
+  for (let k = 0; k < size; k++) sum += pixels[src + k] as number;
+  return sum / size / 255;
+}
+
+/** Integer shift and mirror: output (y, x) reads source (y + dy, mirror(x + dx)); outside stays 0. */
+function shiftAndFlip(v: ImageView, out: Float32Array, dst: number, flip: boolean, dx: number, dy: number): void {
+  const { pixels, src, h, w, c, lut } = v;
+  for (let y = 0; y < h; y++) {
+    const sy = y + dy;
+    for (let x = 0; x < w; x++) {
+      const fx = x + dx;
+      const o = dst + (y * w + x) * c;
+      if (sy < 0 || sy >= h || fx < 0 || fx >= w) continue; // stays 0
+      const sx = flip ? w - 1 - fx : fx;
+      const s = src + (sy * w + sx) * c;
+      for (let ch = 0; ch < c; ch++) out[o + ch] = (lut[ch] as Float32Array)[pixels[s + ch] as number] as number;
+    }
+  }
+}
+
+/**
+ * The shift, then zoom by `scale` and rotation by `angle` about the image centre, then the mirror:
+ * output point p reads source mirror(centre + R(angle) (p + d - centre) / scale), bilinearly, with
+ * source pixels outside the image counting as 0 (the mean colour after normalisation).
+ */
+function warpBilinear(v: ImageView, out: Float32Array, dst: number, t: { flip: boolean; dx: number; dy: number; scale: number; angle: number }): void {
+  const { pixels, src, h, w, c, lut } = v;
+  const cx = (w - 1) / 2;
+  const cy = (h - 1) / 2;
+  const cos = Math.cos(t.angle) / t.scale;
+  const sin = Math.sin(t.angle) / t.scale;
+  const tap = (sy: number, sx: number, ch: number): number =>
+    sy < 0 || sy >= h || sx < 0 || sx >= w ? 0 : ((lut[ch] as Float32Array)[pixels[src + (sy * w + sx) * c + ch] as number] as number);
+  for (let y = 0; y < h; y++) {
+    const v0 = y + t.dy - cy;
+    for (let x = 0; x < w; x++) {
+      const u0 = x + t.dx - cx;
+      let qx = cx + cos * u0 - sin * v0;
+      const qy = cy + sin * u0 + cos * v0;
+      if (t.flip) qx = w - 1 - qx;
+      const x0 = Math.floor(qx);
+      const y0 = Math.floor(qy);
+      const fx = qx - x0;
+      const fy = qy - y0;
+      const o = dst + (y * w + x) * c;
+      if (x0 < -1 || x0 >= w || y0 < -1 || y0 >= h) continue; // all four taps outside: stays 0
+      for (let ch = 0; ch < c; ch++) {
+        const top = (1 - fx) * tap(y0, x0, ch) + fx * tap(y0, x0 + 1, ch);
+        const bottom = (1 - fx) * tap(y0 + 1, x0, ch) + fx * tap(y0 + 1, x0 + 1, ch);
+        out[o + ch] = (1 - fy) * top + fy * bottom;
+      }
+    }
+  }
 }

@@ -26,7 +26,8 @@ export function datasetBatchSource(o: DatasetSourceOptions): DatasetBatchSource 
   const seed = config.training.seed;
   const sampler = makeSampler(dataset.labels, o.trainIndices, config.sampler, seed);
   const stepsPerEpoch = config.training.stepsPerEpoch ?? sampler.stepsPerEpoch;
-  const augmenting = config.preprocess.augment.horizontalFlip || config.preprocess.augment.randomCropPad > 0;
+  const a = config.preprocess.augment;
+  const augmenting = a.horizontalFlip || a.randomCropPad > 0 || a.randomScale > 0 || a.randomRotation > 0 || a.brightness > 0 || a.contrast > 0;
   // The sampler computes a whole epoch at once; keep the last epoch's list instead of recomputing per step.
   let cached: { epoch: number; batches: number[][] } | null = null;
   return {

@@ -83,3 +83,83 @@ void test('random crop with padding shifts by (dy, dx) and fills with 0 after no
     assert.deepEqual(channel0(assembleBatch(ds, [0], p, norm, new Rng(seed)).data), expected, `seed ${seed} dy ${dy} dx ${dx}`);
   }
 });
+
+// A 9x9 grey ramp, value 5 + 10x + 7y: bilinear sampling reproduces an affine image exactly, so a
+// warped output pixel must equal the ramp at the point the documented inverse map sends it to.
+const rampW = 9;
+const rampH = 9;
+const ramp = (x: number, y: number) => 5 + 10 * x + 7 * y;
+const rampDs = {
+  height: rampH,
+  width: rampW,
+  channels: 1 as const,
+  pixels: Uint8Array.from({ length: rampH * rampW }, (_, q) => ramp(q % rampW, Math.floor(q / rampW))),
+  labels: Int32Array.from([0]),
+};
+const unit = { mean: [0], std: [1] };
+
+void test('randomScale and randomRotation warp about the centre: output p reads mirror(centre + R(a)(p + d - centre)/s), bilinearly', () => {
+  const p = preprocessSchema.parse({ channels: 1, augment: { horizontalFlip: true, randomCropPad: 1, randomScale: 0.2, randomRotation: 20 } });
+  let checked = 0;
+  for (let seed = 0; seed < 12; seed++) {
+    const r = new Rng(seed);
+    const flip = r.next() < 0.5;
+    const dy = r.int(3) - 1;
+    const dx = r.int(3) - 1;
+    const s = 1 + (2 * r.next() - 1) * 0.2;
+    const a = ((2 * r.next() - 1) * 20 * Math.PI) / 180;
+    const out = assembleBatch(rampDs, [0], p, unit, new Rng(seed)).data;
+    const c = (rampW - 1) / 2;
+    for (let y = 0; y < rampH; y++) {
+      for (let x = 0; x < rampW; x++) {
+        const u = x + dx - c;
+        const v = y + dy - c;
+        let qx = c + (Math.cos(a) * u - Math.sin(a) * v) / s;
+        const qy = c + (Math.sin(a) * u + Math.cos(a) * v) / s;
+        if (flip) qx = rampW - 1 - qx;
+        const value = (out[y * rampW + x] as number) * 255;
+        if (qx >= 0 && qx <= rampW - 1 && qy >= 0 && qy <= rampH - 1) {
+          assert.ok(Math.abs(value - ramp(qx, qy)) < 1e-3, `seed ${seed} (${x},${y}): ${value} != ${ramp(qx, qy)}`);
+          checked++;
+        } else if (qx < -1 || qx > rampW || qy < -1 || qy > rampH) {
+          assert.equal(value, 0, `seed ${seed} (${x},${y}) maps outside the image and must be the mean colour 0`);
+        }
+      }
+    }
+  }
+  assert.ok(checked > 500, `only ${checked} interior pixels were checked`);
+});
+
+void test('a zoom in keeps the centre pixel and reads an off-centre pixel from 1/s of its distance to the centre', () => {
+  const p = preprocessSchema.parse({ channels: 1, augment: { randomScale: 0.2 } });
+  // The first seed that zooms in by more than 1.1 (its only draw is the scale).
+  let seed = 0;
+  while (1 + (2 * new Rng(seed).next() - 1) * 0.2 <= 1.1) seed++;
+  const s = 1 + (2 * new Rng(seed).next() - 1) * 0.2;
+  const out = assembleBatch(rampDs, [0], p, unit, new Rng(seed)).data;
+  assert.ok(Math.abs((out[4 * rampW + 4] as number) * 255 - ramp(4, 4)) < 1e-3, 'the centre pixel is fixed by a zoom');
+  assert.ok(Math.abs((out[6 * rampW + 8] as number) * 255 - ramp(4 + 4 / s, 4 + 2 / s)) < 1e-3, 'pixel (8, 6) reads (4 + 4/s, 4 + 2/s)');
+  assert.ok(Math.abs((out[6 * rampW + 8] as number) * 255 - ramp(8, 6)) > 5, 'and so differs from the unzoomed pixel');
+});
+
+void test('brightness and contrast: v -> b (m + c (v/255 - m)) with m the image mean, before normalisation', () => {
+  const p = preprocessSchema.parse({ channels: 1, augment: { brightness: 0.3, contrast: 0.4 } });
+  const norm = { mean: [0.25], std: [0.5] };
+  const m = Array.from(rampDs.pixels).reduce((a, b) => a + b, 0) / rampDs.pixels.length / 255;
+  for (let seed = 0; seed < 5; seed++) {
+    const r = new Rng(seed);
+    const b = 1 + (2 * r.next() - 1) * 0.3;
+    const c = 1 + (2 * r.next() - 1) * 0.4;
+    const out = assembleBatch(rampDs, [0], p, norm, new Rng(seed)).data;
+    const expected = Array.from(rampDs.pixels, (v) => (b * (m + c * (v / 255 - m)) - 0.25) / 0.5);
+    close(out, expected, 1e-5);
+    // The image's mean moves only by the brightness factor; contrast keeps it.
+    const outMean = Array.from(out, (v) => v * 0.5 + 0.25).reduce((a, x) => a + x, 0) / out.length;
+    assert.ok(Math.abs(outMean - b * m) < 1e-5);
+  }
+});
+
+void test('the new augmentation options default to off, so older configs keep their exact batches', () => {
+  const p = preprocessSchema.parse({ channels: 3, augment: { horizontalFlip: true, randomCropPad: 1 } });
+  assert.deepEqual(p.augment, { horizontalFlip: true, randomCropPad: 1, randomScale: 0, randomRotation: 0, brightness: 0, contrast: 0 });
+});
