@@ -47,9 +47,12 @@ export function createActivities(deps: ActivityDeps) {
       return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, deps.projectRoot, { onProgress }));
     },
 
-    async trainEpoch(input: { runDir: string; epoch: number; cachePath: string }): Promise<EpochSummary> {
+    async trainEpoch(input: { runDir: string; epoch: number; cachePath: string; deferCheckpoint?: boolean }): Promise<EpochSummary> {
       const signal = Context.current().cancellationSignal;
-      return withHeartbeats((onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal }), { epoch: input.epoch });
+      return withHeartbeats(
+        (onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal, deferCheckpoint: input.deferCheckpoint }),
+        { epoch: input.epoch },
+      );
     },
 
     async evaluate(input: { runDir: string; epoch: number; cachePath: string; final?: boolean }): Promise<EvalSummary> {

@@ -115,7 +115,10 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   try {
     for (let epoch = firstEpoch; epoch <= plan.epochs; epoch++) {
       progress.phase = 'training';
-      const summary = await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath });
+      // An epoch followed by another one writes its checkpoint while that one trains (it is orchestration
+      // time otherwise); one followed by an evaluation or the end writes it before it completes.
+      const deferCheckpoint = !(epoch % plan.evalEvery === 0 || epoch === plan.epochs || progress.stopAfterEpoch !== null);
+      const summary = await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, deferCheckpoint });
       lastEpoch = summary;
       epochSeconds.push(summary.seconds);
       progress.epoch = epoch;

@@ -81,6 +81,8 @@ export async function evaluateRun(
     if (!opts.final || done.view2 !== null || !needsView2(readRunConfig(runDir))) return summarize(done, resultPath);
   }
   const { session, config } = await openSession(runDir, cachePath);
+  // The checkpoint evaluated (and possibly named best) must be on disk, not still being written.
+  await session.flushCheckpoint();
   if (session.state.epoch !== epoch || session.state.step !== 0) {
     throw new Error(
       `Evaluation of epoch ${epoch} needs checkpoint ${checkpointName(epoch)}, but the run's latest valid checkpoint is ` +

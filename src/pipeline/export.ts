@@ -6,6 +6,7 @@ import { latestEvalFile } from './report';
 
 export async function exportRunModel(runDir: string, cachePath: string): Promise<{ modelDir: string }> {
   const { session, config } = await openSession(runDir, cachePath);
+  await session.flushCheckpoint();
   const data = session.data;
   if (!data) throw new Error('The training session has no dataset; export needs its normalisation.');
   const ev = latestEvalFile(runDir);

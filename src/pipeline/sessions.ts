@@ -3,7 +3,7 @@
 // (another worker trained meanwhile, or this one crashed) is replaced by one restored from disk.
 import { initBackend, type BackendChoice } from '../backend';
 import type { RunConfig } from '../config/schema';
-import { checkpointName, createTrainingSession, listCheckpoints, type TrainingSession } from '../train';
+import { checkpointName, createTrainingSession, listCheckpoints, parseCheckpointName, type TrainingSession } from '../train';
 import { readRunConfig, runPaths } from '../run/run-dir';
 
 const sessions = new Map<string, { session: TrainingSession; cachePath: string }>();
@@ -35,12 +35,22 @@ export async function openSession(runDir: string, cachePath: string): Promise<{ 
     const { epoch, step } = cached.session.state;
     const mine = epoch === 0 && step === 0 ? null : checkpointName(epoch, step);
     if (newest === mine) return { session: cached.session, config, backend };
+    // This session's own checkpoint is still being written: the disk may still show an older one.
+    if (mine !== null && cached.session.pendingCheckpoint === mine && !isAfter(newest, mine)) return { session: cached.session, config, backend };
   }
   closeSession(runDir);
   const session = await createTrainingSession({ config, runDir, cachePath });
   for (const warning of session.warnings) console.warn(`[${runDir}] ${warning}`);
   sessions.set(runDir, { session, cachePath });
   return { session, config, backend };
+}
+
+/** True when checkpoint name `a` is a later position than `b` (null = no checkpoint). */
+function isAfter(a: string | null, b: string): boolean {
+  const pa = a === null ? null : parseCheckpointName(a);
+  const pb = parseCheckpointName(b);
+  if (!pa || !pb) return false;
+  return pa.epoch > pb.epoch || (pa.epoch === pb.epoch && pa.step > pb.step);
 }
 
 export function closeSession(runDir: string): void {

@@ -3,8 +3,8 @@
 // state after k epochs.
 import { readMetricsLog, upsertMetricsRow } from '../run/metrics-log';
 import { runPaths } from '../run/run-dir';
-import { checkpointName, type EpochSummary } from '../train';
-import { openSession } from './sessions';
+import { checkpointName, type EpochSummary, type TrainingSession } from '../train';
+import { closeSession, openSession } from './sessions';
 import type { ProgressFn } from './data';
 
 /** The trainer's epoch summary, with the epoch counted from 1, and whether it was only read back. */
@@ -14,6 +14,12 @@ export interface TrainEpochOptions {
   onProgress?: ProgressFn;
   /** Aborted when the activity is cancelled: the epoch stops after a checkpoint of the steps done. */
   signal?: AbortSignal;
+  /**
+   * Write the epoch-end checkpoint in the background, overlapping the next epoch (see trainEpoch's
+   * deferCheckpoint). Only for an epoch that the same worker follows with another epoch: if the write is
+   * lost with the process, the next epoch's activity retrains this one from the previous checkpoint.
+   */
+  deferCheckpoint?: boolean;
 }
 
 export async function trainRunEpoch(runDir: string, epoch: number, cachePath: string, opts: TrainEpochOptions = {}): Promise<EpochResult> {
@@ -21,23 +27,37 @@ export async function trainRunEpoch(runDir: string, epoch: number, cachePath: st
   const paths = runPaths(runDir);
   opts.onProgress?.({ epoch, phase: 'loading' });
   const { session } = await openSession(runDir, cachePath);
-  if (session.state.epoch >= epoch) {
-    const logged = readMetricsLog(paths.metrics).find((r) => r.epoch === epoch);
-    if (logged) {
-      return {
-        epoch,
-        meanLoss: logged.loss,
-        meanActiveFraction: logged.activeFraction,
-        lr: logged.lr,
-        imagesPerSecond: logged.imagesPerSecond,
-        seconds: logged.seconds,
-        checkpointPath: `${paths.checkpoints}/${checkpointName(epoch)}`,
-        alreadyDone: true,
-      };
+  try {
+    if (session.state.epoch >= epoch) {
+      const logged = readMetricsLog(paths.metrics).find((r) => r.epoch === epoch);
+      if (logged) {
+        return {
+          epoch,
+          meanLoss: logged.loss,
+          meanActiveFraction: logged.activeFraction,
+          lr: logged.lr,
+          imagesPerSecond: logged.imagesPerSecond,
+          seconds: logged.seconds,
+          checkpointPath: `${paths.checkpoints}/${checkpointName(epoch)}`,
+          alreadyDone: true,
+        };
+      }
     }
+    // The previous epoch's checkpoint was written in the background and lost with its process: that
+    // epoch is retrained from the checkpoint before it (deterministically, so to the same weights).
+    while (session.state.epoch < epoch - 1) await trainOneEpoch(session, paths.metrics, session.state.epoch + 1, { ...opts, deferCheckpoint: false });
+    return await trainOneEpoch(session, paths.metrics, epoch, opts);
+  } catch (err) {
+    // The in-memory session may now be ahead of (or out of step with) the disk: the retry starts afresh.
+    closeSession(runDir);
+    throw err;
   }
+}
+
+async function trainOneEpoch(session: TrainingSession, metricsPath: string, epoch: number, opts: TrainEpochOptions): Promise<EpochResult> {
   const started = Date.now();
   const summary = await session.trainEpoch(epoch - 1, {
+    deferCheckpoint: opts.deferCheckpoint ?? false,
     onStep: async (p) => {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
       const remainingSteps = p.stepsPerEpoch - p.step - 1;
@@ -69,7 +89,7 @@ export async function trainRunEpoch(runDir: string, epoch: number, cachePath: st
     checkpointPath: summary.checkpointPath,
     alreadyDone: false,
   };
-  upsertMetricsRow(paths.metrics, {
+  upsertMetricsRow(metricsPath, {
     epoch,
     loss: result.meanLoss,
     activeFraction: result.meanActiveFraction,

@@ -15,7 +15,7 @@ export {
   type CheckpointContents,
   type LoadedCheckpoint,
 } from './checkpoint';
-export { trainEpoch, saveCheckpoint, type BatchSource, type TrainBatch, type StepProgress, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
+export { trainEpoch, saveCheckpoint, flushCheckpoint, type BatchSource, type TrainBatch, type StepProgress, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
 export { trainStep, defaultEmbed, type LossFn, type EmbedFn, type StepResult } from './step';
 export { NonFiniteLossError, TensorLeakError } from './errors';
 export { createTrainingSession, type SessionOptions, type TrainingSession } from './session';

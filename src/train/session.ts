@@ -9,7 +9,7 @@ import { createOptimizer, type Optimizer } from './optimizers';
 import { learningRateAt } from './schedule';
 import { checkpointName, loadLatestCheckpoint, type TrainingState } from './checkpoint';
 import { setModelWeightsFromArrays, modelWeightsToArrays } from './weights';
-import { trainEpoch, type BatchSource, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
+import { flushCheckpoint, pendingCheckpointName, trainEpoch, type BatchSource, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
 import { defaultEmbed, type EmbedFn, type LossFn } from './step';
 import { loadExportedModel } from './export';
 import { datasetBatchSource } from './dataset-source';
@@ -51,6 +51,10 @@ export interface TrainingSession {
   readonly source: BatchSource;
   /** Runs epoch `epoch` (0-based), continuing mid-epoch when the state is there. Already done: returns its summary. */
   trainEpoch(epoch: number, opts?: TrainEpochOptions): Promise<EpochSummary>;
+  /** Name of the epoch-end checkpoint still being written in the background (trainEpoch with deferCheckpoint), or null. */
+  readonly pendingCheckpoint: string | null;
+  /** Waits until every checkpoint of this session is on disk; throws if a background write failed. */
+  flushCheckpoint(): Promise<void>;
   /** Records an evaluation of the latest checkpoint; returns true when it is the new best (then kept from pruning). */
   recordEvaluation(r: { metric: string; value: number; threshold?: number | null; higherIsBetter?: boolean }): Promise<boolean>;
   dispose(): void;
@@ -126,6 +130,10 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
       }
       return trainEpoch(ctx, epoch, opts);
     },
+    get pendingCheckpoint() {
+      return pendingCheckpointName(ctx);
+    },
+    flushCheckpoint: () => flushCheckpoint(ctx),
     async recordEvaluation(r) {
       ctx.state.metrics = { ...ctx.state.metrics, [r.metric]: r.value };
       const best = await recordBest(checkpointsDir, { ...r, checkpoint: checkpointName(ctx.state.epoch, ctx.state.step) });

@@ -9,7 +9,7 @@ import { learningRateAt } from './schedule';
 import { trainStep, type EmbedFn, type LossFn } from './step';
 import { TensorLeakError } from './errors';
 import type { Optimizer } from './optimizers';
-import { pruneCheckpoints, writeCheckpoint, checkpointName, type TrainingState } from './checkpoint';
+import { pruneCheckpoints, writeCheckpoint, checkpointName, type CheckpointContents, type TrainingState } from './checkpoint';
 import { modelWeightsToArrays } from './weights';
 import { readBest } from './best';
 
@@ -75,6 +75,15 @@ export interface TrainContext {
   state: TrainingState;
   /** Checkpoint names never pruned (the one resumed from). The best one is protected via state.best. */
   protect: Set<string>;
+  /** An epoch-end checkpoint still being written in the background (deferCheckpoint), if any. */
+  pendingSave?: PendingSave | null;
+}
+
+interface PendingSave {
+  name: string;
+  done: Promise<void>;
+  /** Set when the background write failed; the next save or flush throws it. */
+  error: Error | null;
 }
 
 export interface TrainEpochOptions {
@@ -84,6 +93,13 @@ export interface TrainEpochOptions {
   checkpointOnCancel?: boolean;
   /** Throw TensorLeakError when the live-tensor count grows across a step. Default true. */
   leakGuard?: boolean;
+  /**
+   * Return as soon as the epoch-end checkpoint's contents are copied, and write it while the next epoch
+   * trains (it is awaited before the next checkpoint, and by flushCheckpoint). The caller must then
+   * tolerate losing this checkpoint to a crash: the next epoch resumes from the previous one and redoes
+   * this epoch, which is deterministic. Default false.
+   */
+  deferCheckpoint?: boolean;
 }
 
 /**
@@ -92,6 +108,8 @@ export interface TrainEpochOptions {
  * after the last checkpoint (e.g. reported in a heartbeat) are lost with the process and are redone.
  */
 export async function trainEpoch(ctx: TrainContext, epoch: number, opts: TrainEpochOptions = {}): Promise<EpochSummary> {
+  // The previous epoch's background write already failed: do not train on top of an unsaved epoch.
+  if (ctx.pendingSave?.error) await flushCheckpoint(ctx);
   const stepsPerEpoch = ctx.source.stepsPerEpoch;
   const resumingHere = ctx.state.epoch === epoch && ctx.state.step > 0;
   const startStep = resumingHere ? ctx.state.step : 0;
@@ -156,7 +174,8 @@ export async function trainEpoch(ctx: TrainContext, epoch: number, opts: TrainEp
   const checkpointPath = path.join(ctx.checkpointsDir, checkpointName(epoch + 1));
   const full: EpochSummary = { ...summary, checkpointPath };
   ctx.state.history = [...(ctx.state.history ?? []), full];
-  await saveCheckpoint(ctx);
+  if (opts.deferCheckpoint) await startCheckpoint(ctx);
+  else await saveCheckpoint(ctx);
   return full;
 }
 
@@ -170,19 +189,57 @@ function advance(ctx: TrainContext, epoch: number, nextStep: number, lr: number,
   ctx.state.epochAccumulator = { ...acc };
 }
 
-/** Writes a checkpoint of the current state and prunes old ones; returns its path. */
+/** Writes a checkpoint of the current state (after any background write has finished) and prunes old ones; returns its path. */
 export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
+  await flushCheckpoint(ctx);
+  return writeSnapshot(ctx, await snapshot(ctx));
+}
+
+/**
+ * Copies the current weights, optimiser slots and state, and writes them as a checkpoint in the
+ * background: the write (tens of MB, fsynced) then overlaps the next epoch's steps instead of adding to
+ * the epoch's time. A failure is kept and thrown by the next save or flushCheckpoint.
+ */
+export async function startCheckpoint(ctx: TrainContext): Promise<void> {
+  await flushCheckpoint(ctx);
+  const contents = await snapshot(ctx);
+  const pending: PendingSave = { name: checkpointName(contents.state.epoch, contents.state.step), done: Promise.resolve(), error: null };
+  pending.done = writeSnapshot(ctx, contents).then(
+    () => undefined,
+    (err: unknown) => {
+      pending.error = err instanceof Error ? err : new Error(String(err));
+    },
+  );
+  ctx.pendingSave = pending;
+}
+
+/** Waits for a background checkpoint write; throws its error if it failed (once: the state is then unsaved). */
+export async function flushCheckpoint(ctx: TrainContext): Promise<void> {
+  const pending = ctx.pendingSave;
+  if (!pending) return;
+  await pending.done;
+  ctx.pendingSave = null;
+  if (pending.error) throw new Error(`Writing checkpoint ${pending.name} in the background failed: ${pending.error.message}`, { cause: pending.error });
+}
+
+/** Name of the checkpoint being written in the background, or null. */
+export function pendingCheckpointName(ctx: TrainContext): string | null {
+  return ctx.pendingSave?.name ?? null;
+}
+
+async function snapshot(ctx: TrainContext): Promise<CheckpointContents> {
   ctx.state.timing = { ...ctx.state.timing, savedAt: new Date().toISOString() };
   // An evaluation in another process may have named a new best since this session started.
   const best = await readBest(ctx.checkpointsDir);
   if (best) ctx.state.best = best;
-  const p = await writeCheckpoint(ctx.checkpointsDir, {
-    weights: modelWeightsToArrays(ctx.model),
-    optimizer: ctx.optimizer.exportState(),
-    state: ctx.state,
-  });
+  // Weights and slots are copied out of the tensors; the state is cloned, since training goes on changing it.
+  return { weights: modelWeightsToArrays(ctx.model), optimizer: ctx.optimizer.exportState(), state: structuredClone(ctx.state) };
+}
+
+async function writeSnapshot(ctx: TrainContext, contents: CheckpointContents): Promise<string> {
+  const p = await writeCheckpoint(ctx.checkpointsDir, contents);
   const protect = new Set(ctx.protect);
-  if (ctx.state.best) protect.add(ctx.state.best.checkpoint);
+  if (contents.state.best) protect.add(contents.state.best.checkpoint);
   await pruneCheckpoints(ctx.checkpointsDir, ctx.keepLastCheckpoints, protect);
   return p;
 }
