@@ -11,6 +11,7 @@ import { TensorLeakError } from './errors';
 import type { Optimizer } from './optimizers';
 import { pruneCheckpoints, writeCheckpoint, checkpointName, type CheckpointContents, type TrainingState } from './checkpoint';
 import { modelWeightsToArrays } from './weights';
+import { writeCheckpointOffThread } from './checkpoint-writer';
 import { readBest } from './best';
 
 /** One training batch; created by the source for each step and disposed by the trainer. */
@@ -196,15 +197,17 @@ export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
 }
 
 /**
- * Copies the current weights, optimiser slots and state, and writes them as a checkpoint in the
- * background: the write (tens of MB, fsynced) then overlaps the next epoch's steps instead of adding to
- * the epoch's time. A failure is kept and thrown by the next save or flushCheckpoint.
+ * Copies the current weights, optimiser slots and state, and writes them as a checkpoint on a worker
+ * thread: the write (tens of MB, hashed and fsynced) then overlaps the next epoch's steps instead of
+ * adding to the epoch's time. A failure is kept and thrown by the next save or flushCheckpoint.
  */
 export async function startCheckpoint(ctx: TrainContext): Promise<void> {
   await flushCheckpoint(ctx);
   const contents = await snapshot(ctx);
   const pending: PendingSave = { name: checkpointName(contents.state.epoch, contents.state.step), done: Promise.resolve(), error: null };
-  pending.done = writeSnapshot(ctx, contents).then(
+  const protect = new Set(ctx.protect);
+  if (contents.state.best) protect.add(contents.state.best.checkpoint);
+  pending.done = writeCheckpointOffThread(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, protect).then(
     () => undefined,
     (err: unknown) => {
       pending.error = err instanceof Error ? err : new Error(String(err));
