@@ -73,9 +73,11 @@ async function register(backend: ConcreteBackend): Promise<void> {
 
 /**
  * wasm lacks kernels a convnet's backward pass needs, and cpu has a very slow weight gradient;
- * both get composite kernels built from their fast ones once they are active.
+ * both get composite kernels built from their fast ones once they are active. The native backend gets
+ * TensorFlow's fused ReLU gradient.
  */
 async function afterActivate(backend: ConcreteBackend): Promise<void> {
+  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') (await import('./native-kernels')).registerNativeGradients();
   const kernels = await import('./wasm-kernels');
   if (backend === 'wasm') kernels.registerWasmTrainingKernels();
   if (backend === 'cpu') kernels.registerCpuTrainingKernels();

@@ -148,3 +148,21 @@ void test('one training step of a tiny ResNet-18 (triplet loss, SGD) matches the
     'the step should have changed the weights',
   );
 });
+
+void test("ReLU's gradient on the native backend is TensorFlow's fused ReluGrad: dy where x > 0, else 0", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const x = [-2, -0.5, 0, 0.25, 3, -1e-7, 1e-7, 7];
+  const dy = [1, 2, 3, 4, 5, 6, 7, 8];
+  const profile = await on('tensorflow', () =>
+    tf.profile(() => {
+      const g = tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), tf.tensor1d(dy)).sum())(tf.tensor1d(x));
+      assert.deepEqual(Array.from(g.dataSync()), [0, 0, 0, 4, 5, 0, 7, 8]);
+    }),
+  );
+  const kernels = (await profile).kernels.map((k) => k.name);
+  assert.ok(kernels.includes('ReluGrad'), `kernels run: ${kernels.join(', ')}`);
+  assert.ok(!kernels.includes('Step'), 'the composite Step gradient still ran');
+  // The cpu backend keeps tfjs's own formula, with the same values.
+  const cpu = await on('cpu', () => Array.from(tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), tf.tensor1d(dy)).sum())(tf.tensor1d(x)).dataSync()));
+  assert.deepEqual(cpu, [0, 0, 0, 4, 5, 0, 7, 8]);
+});
