@@ -4,7 +4,7 @@ import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { indexAtt, indexLfw, manifestHash, resolveSource } from '../data';
-import { writeJsonAtomic } from '../run/atomic-write';
+import { writeJsonAtomic } from '../util/durable-fs';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { configFromRequest, type RunRequest } from './resolve';
 import { withLocalSource } from './data';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { DatasetConfig } from '../config/schema';
 import { DatasetError, prepareDataset, DATASET_SOURCES, type PreparedDataset } from '../data';
 import { readRunConfig, runPaths } from '../run/run-dir';
-import { writeJsonAtomic } from '../run/atomic-write';
+import { writeJsonAtomic } from '../util/durable-fs';
 
 export interface ProgressFn {
   (details: Record<string, unknown>): void;

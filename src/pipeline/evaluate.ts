@@ -11,7 +11,7 @@ import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerifi
 import { checkpointName, embedBatches } from '../train';
 import { upsertMetricsRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
-import { writeJsonAtomic } from '../run/atomic-write';
+import { writeJsonAtomic } from '../util/durable-fs';
 import { openSession } from './sessions';
 import type { ProgressFn } from './data';
 

@@ -5,7 +5,8 @@ import YAML from 'yaml';
 import { escapeHtml } from './escape';
 import { distanceHistogramSvg, eerSvg, rocSvg, trainingCurvesSvg, tsneSvg } from './plots';
 import type { MetricColumn, MetricSet, MetricValue, RunReportData, TimingData } from './types';
-import { writeFileAtomic, writePlot, type PlotFiles } from './write';
+import { writePlot, type PlotFiles } from './write';
+import { writeFileAtomic } from '../util/durable-fs';
 
 export interface RenderedPlot {
   /** File name stem: training, roc, eer, distances, tsne. */

@@ -19,7 +19,8 @@ export {
   type TsnePlotOptions,
 } from './plots';
 export { tsne, TSNE_DEFAULTS, type TsneOptions } from './tsne';
-export { writePlot, writeFileAtomic, svgToPng, type PlotFiles } from './write';
+export { writePlot, svgToPng, type PlotFiles } from './write';
+export { writeFileAtomic } from '../util/durable-fs';
 export {
   writeRunReport,
   renderRunReport,

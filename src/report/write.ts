@@ -1,23 +1,8 @@
-// Writing plots and reports to a run directory. Every file is written to a temporary name and
-// renamed into place, so a crash (or a retried activity) never leaves half a PNG that looks finished.
-import { promises as fs } from 'node:fs';
+// Writing plots to a run directory, each file whole or not at all (util/durable-fs), so a crash (or a
+// retried activity) never leaves half a PNG that looks finished.
 import * as path from 'node:path';
 import sharp from 'sharp';
-
-let tmpCounter = 0;
-
-/** Writes `data` to `file` atomically (temp file in the same directory, then rename). */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw new Error(`could not write ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
+import { writeFileAtomic } from '../util/durable-fs';
 
 /**
  * Renders an SVG string to PNG with sharp (librsvg). `scale` 2 gives a sharp image on high-DPI screens.

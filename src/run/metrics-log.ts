@@ -2,7 +2,7 @@
 // already there replaces its row, so an activity retried after a crash never logs an epoch twice.
 import { existsSync, readFileSync } from 'node:fs';
 import Papa from 'papaparse';
-import { writeFileAtomic } from './atomic-write';
+import { writeFileAtomicSync } from '../util/durable-fs';
 
 export interface EpochRow {
   epoch: number;
@@ -43,6 +43,6 @@ export function upsertMetricsRow(path: string, update: Partial<EpochRow> & { epo
   else rows.push({ loss: NaN, activeFraction: NaN, lr: NaN, imagesPerSecond: NaN, seconds: NaN, ...update });
   rows.sort((a, b) => a.epoch - b.epoch);
   const data = rows.map((r) => COLUMNS.map((c) => (r[c] === null || r[c] === undefined ? '' : r[c])));
-  writeFileAtomic(path, Papa.unparse({ fields: COLUMNS, data }, { newline: '\n' }) + '\n');
+  writeFileAtomicSync(path, Papa.unparse({ fields: COLUMNS, data }, { newline: '\n' }) + '\n');
   return rows;
 }

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunConfig } from '../config/schema';
 import { validateConfig } from '../config/load';
-import { writeJsonAtomic } from './atomic-write';
+import { writeJsonAtomic } from '../util/durable-fs';
 
 export interface RunPaths {
   root: string;

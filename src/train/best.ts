@@ -3,7 +3,7 @@
 // the file is how the trainer learns which checkpoint pruning must keep.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileDurable, syncDir } from './fs-durable';
+import { writeFileDurable, syncDir } from '../util/durable-fs';
 
 export const BEST_FILE = 'best.json';
 

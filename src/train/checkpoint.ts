@@ -9,7 +9,7 @@ import type { OptimizerState, OptimizerName } from './optimizers';
 import type { EpochAccumulator, EpochSummary } from './trainer';
 import { decodeArrays, encodeArrays, readArrays, type NamedArray, type TensorFileSpec } from './tensor-file';
 import { createHash } from 'node:crypto';
-import { sha256File, writeDirAtomic, writeFileDurable } from './fs-durable';
+import { sha256File, writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 
 export const MANIFEST_FILE = 'manifest.json';
 const NAME_RE = /^epoch-(\d{4,})(?:-step-(\d{6,}))?$/;

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import '../model'; // registers the L2Normalize layer so loadLayersModel can deserialise it
 import type { ModelConfig, PreprocessConfig } from '../config/schema';
-import { writeDirAtomic, writeFileDurable } from './fs-durable';
+import { writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'group1-shard1of1.bin';

@@ -1,10 +1,48 @@
-// Small durable-write helpers: a file is on disk (fsync) before the directory holding it is renamed
-// into place, so a crash leaves either a complete checkpoint or an ignorable temp directory.
-import { createReadStream, promises as fs } from 'node:fs';
+// Files and folders written whole or not at all. A file is written to a temporary sibling, flushed to
+// disk (fsync), then renamed over its target (rename is atomic within a filesystem); a folder (a
+// checkpoint, an exported model) is filled under a temporary name and renamed into place. A crash thus
+// leaves either the complete old or the complete new version, plus an ignorable `.tmp-*` leftover.
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, promises as fs, renameSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 
-export async function writeFileDurable(file: string, data: Buffer | string): Promise<void> {
+function tempSibling(file: string): string {
+  return path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes `data` to `file` atomically and durably (synchronous: for small state files read back by resumed runs). */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = tempSibling(file);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomicSync(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Writes `data` to `file` atomically and durably; the error names the file. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = tempSibling(file);
+  try {
+    await writeFileDurable(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw new Error(`could not write ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Writes and fsyncs `file` in place (inside a temporary folder that writeDirAtomic renames later). */
+export async function writeFileDurable(file: string, data: string | Uint8Array): Promise<void> {
   const handle = await fs.open(file, 'w');
   try {
     await handle.writeFile(data);
