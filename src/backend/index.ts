@@ -78,7 +78,7 @@ async function register(backend: ConcreteBackend): Promise<void> {
  */
 async function afterActivate(backend: ConcreteBackend): Promise<void> {
   if (backend === 'tensorflow' || backend === 'tensorflow-gpu') (await import('./native-kernels')).registerNativeGradients();
-  const kernels = await import('./wasm-kernels');
+  const kernels = await import('./training-kernels');
   if (backend === 'wasm') kernels.registerWasmTrainingKernels();
   if (backend === 'cpu') kernels.registerCpuTrainingKernels();
 }

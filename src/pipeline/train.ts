@@ -25,7 +25,6 @@ export interface TrainEpochOptions {
 export async function trainRunEpoch(runDir: string, epoch: number, cachePath: string, opts: TrainEpochOptions = {}): Promise<EpochResult> {
   if (!Number.isInteger(epoch) || epoch < 1) throw new Error(`Expected an epoch number >= 1, but got ${epoch}.`);
   const paths = runPaths(runDir);
-  opts.onProgress?.({ epoch, phase: 'loading' });
   const { session } = await openSession(runDir, cachePath);
   try {
     if (session.state.epoch >= epoch) {

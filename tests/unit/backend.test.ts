@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AUTO_ORDER, BackendUnavailableError, availableBackends, initBackend } from '../../src/backend';
-import { registerCpuTrainingKernels } from '../../src/backend/wasm-kernels';
+import { registerCpuTrainingKernels } from '../../src/backend/training-kernels';
 
 test('each installed backend computes a conv2d + matmul identically; the others are reported', async (t) => {
   const { available, missing } = await availableBackends();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/backend/wasm-kernels';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/backend/training-kernels';
 import { buildEmbeddingModel, embedTraining, type EmbeddingModelOptions } from '../../src/model';
 import { tripletLoss } from '../../src/loss';
 

@@ -1,13 +1,14 @@
-// Training kernels for the wasm backend. @tensorflow/tfjs-backend-wasm 4.22 can run a ResNet forward
-// pass and most of its backward pass, but:
+// Training kernels for the wasm and cpu backends. @tensorflow/tfjs-backend-wasm 4.22 can run a ResNet
+// forward pass and most of its backward pass, but:
 // - it has no Conv2DBackpropFilter, so the gradient of every convolution weight fails with
 //   "Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'";
 // - its Conv2DBackpropInput and Tile are scalar loops that made a training step 2x slower than needed.
 // We register replacements composed of kernels wasm runs fast (XNNPACK conv2d, pad, transpose, add), so
 // training runs on wasm unchanged. Every other kernel a ResNet + triplet-loss step needs (MaxPoolGrad,
 // FusedBatchNorm and the element-wise ops of its gradient, Step for the ReLU gradient, BatchMatMul, Sum,
-// Mean, Max, Min, Select, ...) is present; tests/unit/wasm-kernels.test.ts runs whole steps on wasm and
-// compares every gradient with the cpu backend.
+// Mean, Max, Min, Select, ...) is present; tests/unit/training-kernels.test.ts runs whole steps on wasm and
+// compares every gradient with the cpu backend. The cpu backend gets the same weight-gradient kernel: its
+// own is a scalar loop about 20x slower.
 //
 // The replacements call tf ops from inside a kernel: the engine pauses the gradient tape while a kernel
 // runs, so those ops are not recorded, and a returned (tidy-kept) tensor becomes the kernel's output.
