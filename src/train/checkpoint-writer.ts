@@ -17,7 +17,7 @@ export interface WriteJob {
 
 export type WriteReply = { id: number; path: string } | { id: number; error: string };
 
-type Pending = { job: WriteJob; resolve: (p: string) => void; reject: (e: Error) => void };
+type Pending = { resolve: (p: string) => void; reject: (e: Error) => void };
 
 let thread: Worker | null = null;
 let threadUnusable = false;
@@ -30,7 +30,7 @@ export function writeCheckpointOffThread(checkpointsDir: string, contents: Check
   const worker = threadUnusable ? null : ensureThread();
   if (!worker) return writeHere(job);
   return new Promise<string>((resolve, reject) => {
-    pending.set(job.id, { job, resolve, reject });
+    pending.set(job.id, { resolve, reject });
     // Keep the process alive while a write is under way (a worker shutting down lets it finish).
     worker.ref();
     const buffers = [...contents.weights.map((w) => w.values.buffer), ...contents.optimizer.slots.map((s) => s.values.buffer)];

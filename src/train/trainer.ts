@@ -205,9 +205,7 @@ export async function startCheckpoint(ctx: TrainContext): Promise<void> {
   await flushCheckpoint(ctx);
   const contents = await snapshot(ctx);
   const pending: PendingSave = { name: checkpointName(contents.state.epoch, contents.state.step), done: Promise.resolve(), error: null };
-  const protect = new Set(ctx.protect);
-  if (contents.state.best) protect.add(contents.state.best.checkpoint);
-  pending.done = writeCheckpointOffThread(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, protect).then(
+  pending.done = writeCheckpointOffThread(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, keptFromPruning(ctx, contents)).then(
     () => undefined,
     (err: unknown) => {
       pending.error = err instanceof Error ? err : new Error(String(err));
@@ -241,8 +239,13 @@ async function snapshot(ctx: TrainContext): Promise<CheckpointContents> {
 
 async function writeSnapshot(ctx: TrainContext, contents: CheckpointContents): Promise<string> {
   const p = await writeCheckpoint(ctx.checkpointsDir, contents);
+  await pruneCheckpoints(ctx.checkpointsDir, ctx.keepLastCheckpoints, keptFromPruning(ctx, contents));
+  return p;
+}
+
+/** The checkpoint resumed from and the best one are never pruned. */
+function keptFromPruning(ctx: TrainContext, contents: CheckpointContents): Set<string> {
   const protect = new Set(ctx.protect);
   if (contents.state.best) protect.add(contents.state.best.checkpoint);
-  await pruneCheckpoints(ctx.checkpointsDir, ctx.keepLastCheckpoints, protect);
-  return p;
+  return protect;
 }
