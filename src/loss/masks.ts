@@ -30,3 +30,12 @@ export function tripletMask(labels: tf.Tensor1D): tf.Tensor3D {
 export function maskedMean(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.div(tf.sum(tf.mul(values, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar);
 }
+
+/**
+ * `x` broadcast to `shape` by adding zeros. tfjs's broadcastTo runs the Tile kernel, whose gradient is one
+ * slice and one add per repetition: a scalar tiled to a 35 x 35 x 35 cube (semi-hard mining of a 7 x 5
+ * batch) made 86,000 kernels and 3 s a step. The gradient of a broadcasting add is one sum.
+ */
+export function broadcastByAdding(x: tf.Tensor, shape: number[]): tf.Tensor {
+  return tf.add(x, tf.zeros(shape));
+}

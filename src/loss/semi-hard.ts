@@ -6,7 +6,7 @@
 // least one negative (TF-Addons averages over all positive pairs, including those with zero loss).
 // activeFraction: share of those pairs with a positive loss.
 import * as tf from '@tensorflow/tfjs-core';
-import { maskedMean, negativePairMask, positivePairMask } from './masks';
+import { broadcastByAdding, maskedMean, negativePairMask, positivePairMask } from './masks';
 import { nonDifferentiable } from './no-gradient';
 import type { MinedLoss } from './types';
 
@@ -19,13 +19,14 @@ export function semiHardTripletLoss(distances: tf.Tensor2D, labels: tf.Tensor1D,
     const dan = tf.expandDims(distances, 1); // [a, 1, n]
     // [a, p, n]: n is a negative of a and d(a, n) > d(a, p).
     const farther = nonDifferentiable((d) => tf.logicalAnd(tf.expandDims(negBool, 1), tf.greater(tf.expandDims(d, 1), tf.expandDims(d, 2))), distances);
-    const big = tf.add(tf.max(distances), 1); // filler above every distance, for the masked min
+    // Filler above every distance, for the masked min; never selected for a valid pair, so no gradient.
+    const big = nonDifferentiable((d) => tf.add(tf.max(d), 1), distances);
     const cube: [number, number, number] = [n, n, n];
-    const outside = tf.min(tf.where(farther, tf.broadcastTo(dan, cube), tf.broadcastTo(big, cube)), 2); // [a, p]
+    const outside = tf.min(tf.where(farther, broadcastByAdding(dan, cube), broadcastByAdding(big, cube)), 2); // [a, p]
     const hasOutside = nonDifferentiable((f) => tf.any(f, 2), farther); // [a, p]
     // Fallback: the farthest negative of the anchor; non-negatives are replaced by -1 (distances are >= 0).
     const inside = tf.max(tf.where(negBool, distances, tf.fill([n, n], -1)), 1, true); // [a, 1]
-    const chosen = tf.where(hasOutside, outside, tf.broadcastTo(inside, [n, n]));
+    const chosen = tf.where(hasOutside, outside, broadcastByAdding(inside, [n, n]));
     const anchorHasNegative = tf.cast(tf.greater(tf.sum(neg, 1, true), 0), 'float32'); // [a, 1]
     const pairValid = tf.mul(pos, anchorHasNegative);
     const losses = tf.relu(tf.add(tf.sub(distances, chosen), margin));

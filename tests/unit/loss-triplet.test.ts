@@ -270,3 +270,21 @@ void test('tripletLoss rejects bad options and shapes with messages naming the f
   assert.throws(() => tripletLoss(e, y, { miner: 'batch-all', margin: 0.2, distance: 'cosine' as 'euclidean' }),
     /Expected distance to be one of 'euclidean', 'squared-euclidean', but got 'cosine'/);
 });
+
+void test('the gradient of every miner stays a few hundred kernels on a 7 x 5 batch (no per-element unrolling)', async () => {
+  // tfjs's broadcastTo (Tile) differentiates with one slice per repetition; semi-hard once tiled a scalar to a
+  // 35 x 35 x 35 cube and ran 86,000 kernels (3 s) a step.
+  await tf.setBackend('cpu');
+  const e = tf.variable(tf.randomNormal([35, 16], 0, 1, 'float32', 3));
+  const labels = tf.tensor1d(Array.from({ length: 35 }, (_, i) => Math.floor(i / 5)), 'int32');
+  for (const miner of ['batch-all', 'batch-hard', 'semi-hard'] as const) {
+    const profile = await tf.profile(() => {
+      const g = tf.grad((x: tf.Tensor) => tripletLoss(x as tf.Tensor2D, labels, { miner, margin: 0.5, distance: 'euclidean' }).loss)(e);
+      g.dataSync();
+      g.dispose();
+    });
+    assert.ok(profile.kernels.length < 1000, `${miner}: ${profile.kernels.length} kernels for one loss gradient`);
+  }
+  e.dispose();
+  labels.dispose();
+});
