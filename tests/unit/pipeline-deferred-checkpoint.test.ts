@@ -26,6 +26,28 @@ async function newRun(name: string): Promise<{ runDir: string; cachePath: string
 const checkpoint = (runDir: string, epoch: number) => join(runDir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`);
 const weights = (runDir: string, epoch: number) => readFileSync(join(checkpoint(runDir, epoch), 'weights.bin'));
 
+/**
+ * Trains epoch 2 with a deferred checkpoint whose write must fail: after its last step a file takes the
+ * checkpoints folder's place. Returns the function that puts the folder back.
+ */
+async function trainEpoch2WithFailingWrite(run: { runDir: string; cachePath: string }): Promise<() => void> {
+  const checkpoints = join(run.runDir, 'checkpoints');
+  const aside = `${checkpoints}-aside`;
+  await pipeline.trainRunEpoch(run.runDir, 2, run.cachePath, {
+    deferCheckpoint: true,
+    onProgress: (p) => {
+      if (p.step !== undefined && p.step === p.stepsPerEpoch) {
+        renameSync(checkpoints, aside);
+        writeFileSync(checkpoints, 'not a folder');
+      }
+    },
+  });
+  return () => {
+    rmSync(checkpoints);
+    renameSync(aside, checkpoints);
+  };
+}
+
 let straight: string;
 
 test('setup: a run that writes every checkpoint before going on', { skip }, async () => {
@@ -76,21 +98,9 @@ test('a failed background write fails the next epoch with its cause, and the ret
   const run = await newRun('failed-write');
   await pipeline.trainRunEpoch(run.runDir, 1, run.cachePath);
   const { session } = await pipeline.openSession(run.runDir, run.cachePath);
-  const checkpoints = join(run.runDir, 'checkpoints');
-  const aside = `${checkpoints}-aside`;
-  // After the last step of epoch 2, a file takes the checkpoints folder's place: the background write fails.
-  await pipeline.trainRunEpoch(run.runDir, 2, run.cachePath, {
-    deferCheckpoint: true,
-    onProgress: (p) => {
-      if (p.step !== undefined && p.step === p.stepsPerEpoch) {
-        renameSync(checkpoints, aside);
-        writeFileSync(checkpoints, 'not a folder');
-      }
-    },
-  });
+  const restore = await trainEpoch2WithFailingWrite(run);
   await assert.rejects(session.flushCheckpoint(), /Writing checkpoint epoch-0002 in the background failed/);
-  rmSync(checkpoints);
-  renameSync(aside, checkpoints);
+  restore();
   assert.equal(await verifyCheckpoint(checkpoint(run.runDir, 1)), null);
   assert.equal(existsSync(checkpoint(run.runDir, 2)), false);
   // The session's state is ahead of the disk; the next epoch must not build on it as if epoch 2 were saved.
@@ -105,21 +115,10 @@ test('a failed background write fails the next epoch with its cause, and the ret
 test('a background write that failed before the next epoch starts fails that epoch at once, naming it', { skip }, async () => {
   const run = await newRun('failed-early');
   await pipeline.trainRunEpoch(run.runDir, 1, run.cachePath);
-  const checkpoints = join(run.runDir, 'checkpoints');
-  const aside = `${checkpoints}-aside`;
-  await pipeline.trainRunEpoch(run.runDir, 2, run.cachePath, {
-    deferCheckpoint: true,
-    onProgress: (p) => {
-      if (p.step !== undefined && p.step === p.stepsPerEpoch) {
-        renameSync(checkpoints, aside);
-        writeFileSync(checkpoints, 'not a folder');
-      }
-    },
-  });
+  const restore = await trainEpoch2WithFailingWrite(run);
   // Let the failing write settle, then put the folder back so that only the lost write is wrong.
   await new Promise((resolve) => setTimeout(resolve, 200));
-  rmSync(checkpoints);
-  renameSync(aside, checkpoints);
+  restore();
   let steps = 0;
   await assert.rejects(
     pipeline.trainRunEpoch(run.runDir, 3, run.cachePath, { onProgress: (p) => void (p.step !== undefined && steps++) }),
