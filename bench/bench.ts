@@ -3,9 +3,9 @@
 // tensors per step, optionally side by side with the PyTorch reference. Writes results/bench-<date>.json.
 // Speed and memory are measured here, never asserted in timed tests: figures are noisy on a shared
 // machine, so compare ratios taken in one run.
+import { writeJsonAtomic } from '../src/util/durable-fs';
 import { Command, Option } from 'commander';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -286,8 +286,7 @@ async function main(): Promise<void> {
     problems,
   };
   const out = path.resolve(PROJECT_ROOT, o.out ?? path.join('results', `bench-${today()}.json`));
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  writeJsonAtomic(out, report);
   console.log('');
   printReport(report);
   console.log(`\nwrote ${path.relative(process.cwd(), out)} (${report.totalSeconds} s)`);

@@ -1,7 +1,7 @@
 // Mean ± std over several runs (e.g. the four AT&T splits) of their last evaluation, for the results table.
 //   npx tsx scripts/summarize-runs.ts runs/att-cpu-60ep-trial-0 runs/att-cpu-60ep-trial-1 ... [--out results/x.json]
-import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { writeJsonAtomic } from '../src/util/durable-fs';
 import { meanStd } from '../src/eval';
 import { latestEvalFile } from '../src/pipeline';
 import { readMetricsLog } from '../src/run/metrics-log';
@@ -44,7 +44,7 @@ function main(): void {
     const ms = summary[k] as { mean: number; std: number };
     console.log(`| ${k} | ${cells.join(' | ')} | ${ms.mean.toFixed(k === 'trainSeconds' ? 0 : 3)} ± ${ms.std.toFixed(k === 'trainSeconds' ? 0 : 3)} |`);
   }
-  if (out) writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  if (out) writeJsonAtomic(out, result);
 }
 
 main();

@@ -4,8 +4,8 @@
 // The difference is scheduling, polling, heartbeats, session reuse and the checkpoint write.
 //
 //   npx tsx scripts/temporal-overhead.ts <workflowId> [--out results/temporal-overhead.json]
-import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { writeJsonAtomic } from '../src/util/durable-fs';
 import { Client } from '@temporalio/client';
 import { clientConnection, resolveTemporal } from '../temporal/connection';
 
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       epochs,
     };
     console.log(JSON.stringify({ ...summary, epochs: undefined }, null, 2));
-    if (out) writeFileSync(out, JSON.stringify(summary, null, 2) + '\n');
+    if (out) writeJsonAtomic(out, summary);
   } finally {
     await connection.close();
     await target.embedded?.stop();

@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { writeJsonAtomic } from '../src/util/durable-fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { parsePairs, lfwImagePath, type LfwPair } from '../src/data/lfw-protocol';
 import { evaluateKFold, distancesForPairs, metricsAtThreshold, type KFoldReport, type PairIndex } from '../src/eval';
@@ -389,7 +390,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
   };
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-  fs.writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+  writeJsonAtomic(opts.out, report);
   for (const key of ['centred', 'aligned', 'fixedCrop', 'dlibChip'] as const) {
     const v: VariantResult = result[key];
     const k = v.kfold;

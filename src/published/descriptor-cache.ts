@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import type { PixelBox } from './crop';
+import { writeFileAtomicSync } from '../util/durable-fs';
 
 /**
  * How the crop of an image was obtained: by the first detector, by the second (retry), by the last
@@ -61,7 +62,7 @@ export class DescriptorCache {
       }
     } else if (!readOnly) {
       if (fs.existsSync(file)) fs.rmSync(file);
-      fs.writeFileSync(meta, JSON.stringify({ digest, dim, images: images.length }) + '\n');
+      writeFileAtomicSync(meta, JSON.stringify({ digest, dim, images: images.length }) + '\n');
     }
     const cache = new DescriptorCache(file, images, dim, readOnly);
     cache.load();
