@@ -102,6 +102,11 @@ export function assembleBatch(
   return { data, shape: [indices.length, h, w, c], labels };
 }
 
+/** Whether any batch-time augmentation is configured (then batches need an augmentation Rng). */
+export function augmentationEnabled(a: PreprocessConfig['augment']): boolean {
+  return a.horizontalFlip || a.randomCropPad > 0 || a.randomScale > 0 || a.randomRotation > 0 || a.brightness > 0 || a.contrast > 0;
+}
+
 interface ImageView {
   pixels: Uint8Array;
   /** Offset of the image's first value in `pixels`. */

@@ -28,4 +28,4 @@ export {
 export { prepareDataset, pixelOptions, type PreparedDataset, type PrepareOptions } from './prepare';
 export { resolveSplit, foldRange, type Split, type TestPair } from './split';
 export { makeSampler, type Sampler } from './sampler';
-export { assembleBatch, computeNormalization, type Batch, type Normalization } from './batch';
+export { assembleBatch, augmentationEnabled, computeNormalization, type Batch, type Normalization } from './batch';

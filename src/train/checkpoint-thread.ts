@@ -1,7 +1,7 @@
 // The worker-thread side of checkpoint-writer.ts: writes (and prunes) the checkpoints it is sent, one
 // at a time, on its own event loop.
 import { parentPort } from 'node:worker_threads';
-import { pruneCheckpoints, writeCheckpoint } from './checkpoint';
+import { writeCheckpointAndPrune } from './checkpoint';
 import type { WriteJob, WriteReply } from './checkpoint-writer';
 
 const port = parentPort;
@@ -12,9 +12,7 @@ port.on('message', (job: WriteJob) => {
   queue = queue.then(async () => {
     let reply: WriteReply;
     try {
-      const written = await writeCheckpoint(job.checkpointsDir, job.contents);
-      await pruneCheckpoints(job.checkpointsDir, job.keepLast, job.protect);
-      reply = { id: job.id, path: written };
+      reply = { id: job.id, path: await writeCheckpointAndPrune(job.checkpointsDir, job.contents, job.keepLast, job.protect) };
     } catch (err) {
       reply = { id: job.id, error: err instanceof Error ? err.message : String(err) };
     }

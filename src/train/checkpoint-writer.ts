@@ -5,7 +5,7 @@
 // process, say), the jobs it had fail and later writes fall back to the main thread.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { pruneCheckpoints, writeCheckpoint, type CheckpointContents } from './checkpoint';
+import { writeCheckpointAndPrune, type CheckpointContents } from './checkpoint';
 
 export interface WriteJob {
   id: number;
@@ -28,7 +28,7 @@ const pending = new Map<number, Pending>();
 export function writeCheckpointOffThread(checkpointsDir: string, contents: CheckpointContents, keepLast: number, protect: Iterable<string>): Promise<string> {
   const job: WriteJob = { id: nextId++, checkpointsDir, contents, keepLast, protect: [...protect] };
   const worker = threadUnusable ? null : ensureThread();
-  if (!worker) return writeHere(job);
+  if (!worker) return writeCheckpointAndPrune(checkpointsDir, contents, keepLast, job.protect);
   return new Promise<string>((resolve, reject) => {
     pending.set(job.id, { resolve, reject });
     // Keep the process alive while a write is under way (a worker shutting down lets it finish).
@@ -36,12 +36,6 @@ export function writeCheckpointOffThread(checkpointsDir: string, contents: Check
     const buffers = [...contents.weights.map((w) => w.values.buffer), ...contents.optimizer.slots.map((s) => s.values.buffer)];
     worker.postMessage(job, buffers as ArrayBuffer[]);
   });
-}
-
-async function writeHere(job: WriteJob): Promise<string> {
-  const written = await writeCheckpoint(job.checkpointsDir, job.contents);
-  await pruneCheckpoints(job.checkpointsDir, job.keepLast, job.protect);
-  return written;
 }
 
 function ensureThread(): Worker | null {

@@ -208,3 +208,10 @@ export async function pruneCheckpoints(checkpointsDir: string, keepLast: number,
   for (const n of doomed) await fs.rm(path.join(checkpointsDir, n), { recursive: true, force: true });
   return doomed;
 }
+
+/** Writes the checkpoint, then prunes older ones (keeping `protect`); returns the checkpoint's path. */
+export async function writeCheckpointAndPrune(checkpointsDir: string, contents: CheckpointContents, keepLast: number, protect: Iterable<string>): Promise<string> {
+  const written = await writeCheckpoint(checkpointsDir, contents);
+  await pruneCheckpoints(checkpointsDir, keepLast, protect);
+  return written;
+}

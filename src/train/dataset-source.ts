@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../config/schema';
 import { Rng } from '../util/rng';
-import { assembleBatch, makeSampler, type CachedDataset, type Normalization, type Sampler } from '../data';
+import { assembleBatch, augmentationEnabled, makeSampler, type CachedDataset, type Normalization, type Sampler } from '../data';
 import type { BatchSource, TrainBatch } from './trainer';
 
 /** Purpose tag for the augmentation Rng (distinct from the sampler's and the split's). */
@@ -26,8 +26,7 @@ export function datasetBatchSource(o: DatasetSourceOptions): DatasetBatchSource 
   const seed = config.training.seed;
   const sampler = makeSampler(dataset.labels, o.trainIndices, config.sampler, seed);
   const stepsPerEpoch = config.training.stepsPerEpoch ?? sampler.stepsPerEpoch;
-  const a = config.preprocess.augment;
-  const augmenting = a.horizontalFlip || a.randomCropPad > 0 || a.randomScale > 0 || a.randomRotation > 0 || a.brightness > 0 || a.contrast > 0;
+  const augmenting = augmentationEnabled(config.preprocess.augment);
   // The sampler computes a whole epoch at once; keep the last epoch's list instead of recomputing per step.
   let cached: { epoch: number; batches: number[][] } | null = null;
   return {

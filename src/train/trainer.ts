@@ -9,7 +9,7 @@ import { learningRateAt } from './schedule';
 import { trainStep, type EmbedFn, type LossFn } from './step';
 import { TensorLeakError } from './errors';
 import type { Optimizer } from './optimizers';
-import { pruneCheckpoints, writeCheckpoint, checkpointName, type CheckpointContents, type TrainingState } from './checkpoint';
+import { writeCheckpointAndPrune, checkpointName, type CheckpointContents, type TrainingState } from './checkpoint';
 import { modelWeightsToArrays } from './weights';
 import { writeCheckpointOffThread } from './checkpoint-writer';
 import { readBest } from './best';
@@ -193,7 +193,8 @@ function advance(ctx: TrainContext, epoch: number, nextStep: number, lr: number,
 /** Writes a checkpoint of the current state (after any background write has finished) and prunes old ones; returns its path. */
 export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
   await flushCheckpoint(ctx);
-  return writeSnapshot(ctx, await snapshot(ctx));
+  const contents = await snapshot(ctx);
+  return writeCheckpointAndPrune(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, keptFromPruning(ctx, contents));
 }
 
 /**
@@ -201,7 +202,7 @@ export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
  * thread: the write (tens of MB, hashed and fsynced) then overlaps the next epoch's steps instead of
  * adding to the epoch's time. A failure is kept and thrown by the next save or flushCheckpoint.
  */
-export async function startCheckpoint(ctx: TrainContext): Promise<void> {
+async function startCheckpoint(ctx: TrainContext): Promise<void> {
   await flushCheckpoint(ctx);
   const contents = await snapshot(ctx);
   const pending: PendingSave = { name: checkpointName(contents.state.epoch, contents.state.step), done: Promise.resolve(), error: null };
@@ -235,12 +236,6 @@ async function snapshot(ctx: TrainContext): Promise<CheckpointContents> {
   if (best) ctx.state.best = best;
   // Weights and slots are copied out of the tensors; the state is cloned, since training goes on changing it.
   return { weights: modelWeightsToArrays(ctx.model), optimizer: ctx.optimizer.exportState(), state: structuredClone(ctx.state) };
-}
-
-async function writeSnapshot(ctx: TrainContext, contents: CheckpointContents): Promise<string> {
-  const p = await writeCheckpoint(ctx.checkpointsDir, contents);
-  await pruneCheckpoints(ctx.checkpointsDir, ctx.keepLastCheckpoints, keptFromPruning(ctx, contents));
-  return p;
 }
 
 /** The checkpoint resumed from and the best one are never pruned. */
