@@ -1,4 +1,5 @@
 export { buildEmbeddingModel, residualBlock } from './resnet';
+export { FusedBatchNormalization } from './batch-norm';
 export { countTrainableParams } from './params';
 export { embedTraining, embedInference } from './embed';
 export { L2Normalize, l2Normalize } from './l2-normalize';

@@ -3,6 +3,7 @@
 // feature-map alignment match the PyTorch reference. Layer names are prefixed by their block
 // ("stage2_block1_conv1", "stage2_block1_down_bn", ...) so checkpoints and summaries stay readable.
 import * as tfl from '@tensorflow/tfjs-layers';
+import { FusedBatchNormalization } from './batch-norm';
 import { heNormalFanOut, torchLinearUniform } from './init';
 import { L2Normalize } from './l2-normalize';
 import { type Architecture, type EmbeddingModelOptions, validateEmbeddingModelOptions } from './options';
@@ -63,7 +64,7 @@ function conv(b: Builder, x: SymbolicTensor, filters: number, kernelSize: number
 }
 
 function batchNorm(x: SymbolicTensor, name: string): SymbolicTensor {
-  return apply(tfl.layers.batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name }), x);
+  return apply(new FusedBatchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name }), x);
 }
 
 function relu(x: SymbolicTensor, name: string): SymbolicTensor {

@@ -71,8 +71,8 @@ export class Optimizer {
     this.stepCount += 1;
     const o = this.options;
     tf.tidy(() => {
-      const lr = tf.scalar(learningRate);
       if (o.name === 'sgd') {
+        const lr = tf.scalar(learningRate);
         const velocity = this.slot('velocity');
         this.params.forEach((p, i) => {
           // PyTorch convention: v = momentum * v + (g + wd * p); p -= lr * v (weight decay coupled, as SGD's L2).
@@ -85,13 +85,18 @@ export class Optimizer {
         return;
       }
       // Bias corrections in float64 from the step count: no float32 power accumulators to restore.
-      const c1 = tf.scalar(1 - Math.pow(o.beta1, this.stepCount));
-      const c2 = tf.scalar(1 - Math.pow(o.beta2, this.stepCount));
+      // PyTorch's lr / c1 * m / (sqrt(v / c2) + eps) is computed as (lr sqrt(c2) / c1) * m / (sqrt(v) + eps sqrt(c2)):
+      // the same quantity (Kingma & Ba's second form, with eps scaled too so it stays exact) in two fewer
+      // passes over every weight.
+      const c1 = 1 - Math.pow(o.beta1, this.stepCount);
+      const c2 = 1 - Math.pow(o.beta2, this.stepCount);
+      const stepSize = tf.scalar((learningRate * Math.sqrt(c2)) / c1);
+      const epsHat = tf.scalar(o.epsilon * Math.sqrt(c2));
       const b1 = tf.scalar(o.beta1);
       const b2 = tf.scalar(o.beta2);
       const oneMinusB1 = tf.scalar(1 - o.beta1);
       const oneMinusB2 = tf.scalar(1 - o.beta2);
-      const eps = tf.scalar(o.epsilon);
+      const decoupledDecay = o.name === 'adamw' && o.weightDecay > 0 ? tf.scalar(learningRate * o.weightDecay) : null;
       const m = this.slot('m');
       const v = this.slot('v');
       this.params.forEach((p, i) => {
@@ -102,9 +107,9 @@ export class Optimizer {
         const vNew = tf.add(tf.mul(b2, v[i] as tf.Variable), tf.mul(oneMinusB2, tf.square(g)));
         (m[i] as tf.Variable).assign(mNew);
         (v[i] as tf.Variable).assign(vNew);
-        let update = tf.div(tf.div(mNew, c1), tf.add(tf.sqrt(tf.div(vNew, c2)), eps));
-        if (o.name === 'adamw' && o.weightDecay > 0) update = tf.add(update, tf.mul(tf.scalar(o.weightDecay), p.variable));
-        p.variable.assign(tf.sub(p.variable, tf.mul(lr, update)));
+        let delta = tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(vNew), epsHat)));
+        if (decoupledDecay) delta = tf.add(delta, tf.mul(decoupledDecay, p.variable));
+        p.variable.assign(tf.sub(p.variable, delta));
       });
     });
   }

@@ -1,0 +1,61 @@
+// tfjs-layers' BatchNormalization, except that in training mode on the native TensorFlow backend it
+// normalises with TensorFlow's fused op (one kernel forward, one backward, instead of ~47). Every other
+// case (inference, wasm, cpu) is the stock layer's code. Serialised models say 'BatchNormalization' and
+// load as the stock layer, so exported models need nothing of this module.
+import * as tf from '@tensorflow/tfjs-core';
+import type { BatchNormalization, BatchNormalizationLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/normalization';
+import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
+import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
+import '@tensorflow/tfjs-layers';
+import { nativeBatchNormTraining } from '../backend/native-kernels';
+
+/**
+ * tfjs-layers exports the class only behind its factory; its serialization registry holds the
+ * constructor (importing the class's own file would load a second copy of tfjs-layers).
+ */
+function stockBatchNormalization(): typeof BatchNormalization {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
+  if (!entry) throw new Error('Internal error: tfjs-layers did not register BatchNormalization.');
+  return entry[0] as unknown as typeof BatchNormalization;
+}
+
+/** The stock layer's state, private in its type declarations. */
+interface BatchNormState {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  gamma?: LayerVariable;
+  beta?: LayerVariable;
+  movingMean: LayerVariable;
+  movingVariance: LayerVariable;
+}
+
+/** tfjs-layers' update, op for op, so moving statistics come out the same as the stock layer's. */
+function updateMovingAverage(variable: LayerVariable, value: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const original = variable.read();
+    variable.write(tf.sub(original, tf.mul(tf.sub(original, value), 1 - momentum)));
+  });
+}
+
+export class FusedBatchNormalization extends stockBatchNormalization() {
+  constructor(args: BatchNormalizationLayerArgs) {
+    super(args);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const input = Array.isArray(inputs) ? inputs[0] : inputs;
+    const state = this as unknown as BatchNormState;
+    const lastAxis = state.axis === -1 || state.axis === 3;
+    if (kwargs['training'] !== true || !input || input.rank !== 4 || !lastAxis || !state.gamma || !state.beta) {
+      return super.call(inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const fused = nativeBatchNormTraining(input as tf.Tensor4D, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon);
+      if (!fused) return super.call(inputs, kwargs) as tf.Tensor;
+      updateMovingAverage(state.movingMean, fused.mean, state.momentum);
+      updateMovingAverage(state.movingVariance, fused.variance, state.momentum);
+      return fused.y;
+    });
+  }
+}
