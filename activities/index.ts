@@ -47,11 +47,25 @@ export function createActivities(deps: ActivityDeps) {
       return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, deps.projectRoot, { onProgress }));
     },
 
+    /** One epoch; workflows recorded before epochs were grouped replay with it. */
     async trainEpoch(input: { runDir: string; epoch: number; cachePath: string; deferCheckpoint?: boolean }): Promise<EpochSummary> {
       const signal = Context.current().cancellationSignal;
       return withHeartbeats(
         (onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal, deferCheckpoint: input.deferCheckpoint }),
         { epoch: input.epoch },
+      );
+    },
+
+    /**
+     * Epochs firstEpoch..lastEpoch in order, each ending with its checkpoint (all but the last written on a
+     * worker thread while the next trains; the last one too when deferLastCheckpoint). A retry skips the
+     * epochs already done and continues from the latest checkpoint.
+     */
+    async trainEpochs(input: { runDir: string; firstEpoch: number; lastEpoch: number; cachePath: string; deferLastCheckpoint?: boolean }): Promise<EpochSummary[]> {
+      const signal = Context.current().cancellationSignal;
+      return withHeartbeats(
+        (onProgress) => pipeline.trainRunEpochs(input.runDir, input.firstEpoch, input.lastEpoch, input.cachePath, { onProgress, signal, deferLastCheckpoint: input.deferLastCheckpoint }),
+        { epoch: input.firstEpoch, lastEpoch: input.lastEpoch },
       );
     },
 

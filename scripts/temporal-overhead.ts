@@ -1,7 +1,8 @@
 // What orchestration adds to each training epoch, from a finished run's workflow history:
-// for consecutive trainEpoch activities with no evaluation between them, the wall time from one
-// completion to the next minus the training seconds the activity itself measured (its steps).
-// The difference is scheduling, polling, heartbeats, session reuse and the checkpoint write.
+// for consecutive training activities (trainEpochs, or trainEpoch in older histories) with no
+// evaluation between them, the wall time from one completion to the next minus the training seconds
+// the activity itself measured (its steps), per epoch. The difference is scheduling, polling,
+// heartbeats, session reuse and the checkpoint write.
 //
 //   npx tsx scripts/temporal-overhead.ts <workflowId> [--out results/temporal-overhead.json]
 import { Command } from 'commander';
@@ -9,8 +10,13 @@ import { writeJsonAtomic } from '../src/util/durable-fs';
 import { Client } from '@temporalio/client';
 import { clientConnection, resolveTemporal } from '../temporal/connection';
 
-interface EpochTiming {
-  epoch: number;
+const TRAINING_ACTIVITIES = new Set(['trainEpochs', 'trainEpoch']);
+
+/** One training activity: one epoch, or a group of them. */
+interface ActivityTiming {
+  firstEpoch: number;
+  lastEpoch: number;
+  epochs: number;
   wallSeconds: number;
   trainSeconds: number;
   overheadSeconds: number;
@@ -31,13 +37,15 @@ async function runIds(client: Client, workflowId: string): Promise<string[]> {
   return runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
 }
 
-export async function measureOverhead(client: Client, workflowId: string): Promise<EpochTiming[]> {
-  const out: EpochTiming[] = [];
+type EpochResult = Record<string, number>;
+
+export async function measureOverhead(client: Client, workflowId: string): Promise<ActivityTiming[]> {
+  const out: ActivityTiming[] = [];
   for (const runId of await runIds(client, workflowId)) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const scheduled = new Map<string, string>(); // scheduled event id -> activity type
     const started = new Map<string, number>(); // scheduled event id -> start time
-    const done: Array<{ type: string; startedAt: number; at: number; result: Record<string, number> | null }> = [];
+    const done: Array<{ type: string; startedAt: number; at: number; result: EpochResult | EpochResult[] | null }> = [];
     for (const e of history.events ?? []) {
       const s = e.activityTaskScheduledEventAttributes;
       if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
@@ -50,18 +58,22 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
           type: scheduled.get(String(c.scheduledEventId)) ?? '',
           startedAt: started.get(String(c.scheduledEventId)) ?? NaN,
           at: seconds(e.eventTime),
-          result: data ? (JSON.parse(Buffer.from(data).toString()) as Record<string, number>) : null,
+          result: data ? (JSON.parse(Buffer.from(data).toString()) as EpochResult | EpochResult[]) : null,
         });
       }
     }
     for (let i = 1; i < done.length; i++) {
       const prev = done[i - 1]!;
       const cur = done[i]!;
-      if (prev.type !== 'trainEpoch' || cur.type !== 'trainEpoch' || !cur.result || cur.result['alreadyDone']) continue;
+      if (!TRAINING_ACTIVITIES.has(prev.type) || !TRAINING_ACTIVITIES.has(cur.type) || !cur.result) continue;
+      const epochs = Array.isArray(cur.result) ? cur.result : [cur.result];
+      if (epochs.some((e) => e['alreadyDone'])) continue;
       const wall = cur.at - prev.at;
-      const train = cur.result['seconds']!;
+      const train = epochs.reduce((sum, e) => sum + e['seconds']!, 0);
       out.push({
-        epoch: cur.result['epoch']!,
+        firstEpoch: epochs[0]!['epoch']!,
+        lastEpoch: epochs[epochs.length - 1]!['epoch']!,
+        epochs: epochs.length,
         wallSeconds: wall,
         trainSeconds: train,
         overheadSeconds: wall - train,
@@ -80,21 +92,23 @@ async function main(): Promise<void> {
   const target = await resolveTemporal();
   const connection = await clientConnection(target);
   try {
-    const epochs = await measureOverhead(new Client({ connection, namespace: target.namespace }), workflowId);
-    if (epochs.length === 0) throw new Error(`${workflowId} has no two consecutive trainEpoch activities to compare.`);
-    const sum = (k: keyof EpochTiming) => epochs.reduce((s, e) => s + e[k], 0);
+    const activities = await measureOverhead(new Client({ connection, namespace: target.namespace }), workflowId);
+    if (activities.length === 0) throw new Error(`${workflowId} has no two consecutive training activities to compare.`);
+    const sum = (k: keyof ActivityTiming) => activities.reduce((s, a) => s + a[k], 0);
+    const epochs = sum('epochs');
     const summary = {
       workflowId,
-      epochsCompared: epochs.length,
-      meanEpochWallSeconds: sum('wallSeconds') / epochs.length,
-      meanTrainSeconds: sum('trainSeconds') / epochs.length,
-      meanOverheadSeconds: sum('overheadSeconds') / epochs.length,
-      meanSchedulingSeconds: sum('schedulingSeconds') / epochs.length,
-      meanInActivitySeconds: sum('inActivitySeconds') / epochs.length,
+      activitiesCompared: activities.length,
+      epochsCompared: epochs,
+      meanEpochWallSeconds: sum('wallSeconds') / epochs,
+      meanTrainSeconds: sum('trainSeconds') / epochs,
+      meanOverheadSeconds: sum('overheadSeconds') / epochs,
+      meanSchedulingSeconds: sum('schedulingSeconds') / epochs,
+      meanInActivitySeconds: sum('inActivitySeconds') / epochs,
       overheadFraction: sum('overheadSeconds') / sum('wallSeconds'),
-      epochs,
+      activities,
     };
-    console.log(JSON.stringify({ ...summary, epochs: undefined }, null, 2));
+    console.log(JSON.stringify({ ...summary, activities: undefined }, null, 2));
     if (out) writeJsonAtomic(out, summary);
   } finally {
     await connection.close();

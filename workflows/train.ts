@@ -1,4 +1,5 @@
-// trainFaceNet: prepare the dataset -> one activity per epoch (each ends with a checkpoint) ->
+// trainFaceNet: prepare the dataset -> training activities of one or more epochs (each epoch ends with a
+// checkpoint; short epochs are grouped, see epoch-groups.ts) ->
 // evaluation every `evalEvery` epochs and at the end -> report and model export.
 // Deterministic orchestration only: every fact about tensors, files and time comes from activities.
 import {
@@ -7,6 +8,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -18,6 +20,7 @@ import type { createActivities } from '../activities';
 import type { Continuation, EvalSummary, Progress, TrainInput, TrainResult, EpochSummary } from '../activities/types';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE } from '../temporal/task-queues';
 import { runIdFor } from './run-id';
+import { lastEpochOfGroup, typicalEpochSeconds } from './epoch-groups';
 import { BEST_ACCURACY_KEY, CONFIG_KEY, DATASET_KEY, EPOCH_KEY } from '../temporal/search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -28,6 +31,8 @@ export const stopAfterEpochSignal = defineSignal<[number?]>('stopAfterEpoch');
 
 /** Keeps the event history small: a run of hundreds of epochs continues as new every this many epochs. */
 const EPOCHS_PER_HISTORY = 25;
+/** Histories recorded before epochs were grouped call trainEpoch once per epoch; they replay that way. */
+const GROUPED_EPOCHS_PATCH = 'train-epochs-grouped';
 
 function activitiesFor(input: TrainInput) {
   const cpuQueue = input.taskQueues?.cpu ?? CPU_TASK_QUEUE;
@@ -112,34 +117,52 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
     }
   };
 
+  const grouped = patched(GROUPED_EPOCHS_PATCH);
   try {
-    for (let epoch = firstEpoch; epoch <= plan.epochs; epoch++) {
+    let epoch = firstEpoch;
+    while (epoch <= plan.epochs) {
       progress.phase = 'training';
+      const last = grouped
+        ? lastEpochOfGroup({
+            epoch,
+            totalEpochs: plan.epochs,
+            evalEvery: plan.evalEvery,
+            stopAfterEpoch: progress.stopAfterEpoch,
+            historyLimitEpoch: firstEpoch + EPOCHS_PER_HISTORY - 1,
+            epochSeconds,
+          })
+        : epoch;
       // An epoch followed by another one writes its checkpoint while that one trains (it is orchestration
       // time otherwise); one followed by an evaluation or the end writes it before it completes.
-      const deferCheckpoint = !(epoch % plan.evalEvery === 0 || epoch === plan.epochs || progress.stopAfterEpoch !== null);
-      const summary = await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, deferCheckpoint });
-      lastEpoch = summary;
-      epochSeconds.push(summary.seconds);
-      progress.epoch = epoch;
-      progress.lastLoss = summary.meanLoss;
-      progress.lr = summary.lr;
-      progress.etaSeconds = estimateEta(epochSeconds, plan.epochs - epoch);
-      upsertSearchAttributes([{ key: EPOCH_KEY, value: epoch }]);
+      const deferLastCheckpoint = !(last % plan.evalEvery === 0 || last === plan.epochs || progress.stopAfterEpoch !== null);
+      const summaries = grouped
+        ? await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath, deferLastCheckpoint })
+        : [await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, deferCheckpoint: deferLastCheckpoint })];
+      for (const summary of summaries) {
+        lastEpoch = summary;
+        epochSeconds.push(summary.seconds);
+      }
+      progress.epoch = last;
+      progress.lastLoss = lastEpoch?.meanLoss ?? null;
+      progress.lr = lastEpoch?.lr ?? null;
+      progress.etaSeconds = estimateEta(epochSeconds, plan.epochs - last);
+      upsertSearchAttributes([{ key: EPOCH_KEY, value: last }]);
 
-      const stopping = progress.stopAfterEpoch !== null && epoch >= progress.stopAfterEpoch;
-      const isLast = epoch === plan.epochs || stopping;
-      if (epoch % plan.evalEvery === 0 || isLast) await evaluate(epoch, isLast);
+      // A stop asked for while a group ran takes effect at the group's end (at most ~30 s later).
+      const stopping = progress.stopAfterEpoch !== null && last >= progress.stopAfterEpoch;
+      const isLast = last === plan.epochs || stopping;
+      if (last % plan.evalEvery === 0 || isLast) await evaluate(last, isLast);
       if (stopping) {
-        stoppedEarly = epoch < plan.epochs;
+        stoppedEarly = last < plan.epochs;
         break;
       }
-      if (!isLast && (epoch - firstEpoch + 1 >= EPOCHS_PER_HISTORY || workflowInfo().continueAsNewSuggested)) {
+      if (!isLast && (last - firstEpoch + 1 >= EPOCHS_PER_HISTORY || workflowInfo().continueAsNewSuggested)) {
         await continueAsNew<typeof trainFaceNet>({
           ...input,
-          continuation: { plan, dataset, nextEpoch: epoch + 1, best, lastEval, epochSeconds: epochSeconds.slice(-20), lastEpoch },
+          continuation: { plan, dataset, nextEpoch: last + 1, best, lastEval, epochSeconds: epochSeconds.slice(-20), lastEpoch },
         });
       }
+      epoch = last + 1;
     }
   } catch (err) {
     if (isCancellation(err)) progress.phase = 'stopping';
@@ -157,7 +180,5 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
 
 /** Remaining time from the recent epochs (the first epoch includes warm-up, so it is skipped when there are more). */
 function estimateEta(epochSeconds: number[], remainingEpochs: number): number {
-  const recent = epochSeconds.length > 1 ? epochSeconds.slice(1).slice(-5) : epochSeconds;
-  const mean = recent.reduce((a, b) => a + b, 0) / Math.max(recent.length, 1);
-  return Math.round(mean * remainingEpochs);
+  return Math.round((typicalEpochSeconds(epochSeconds) ?? 0) * remainingEpochs);
 }

@@ -53,6 +53,22 @@ export async function trainRunEpoch(runDir: string, epoch: number, cachePath: st
   }
 }
 
+export interface TrainEpochsOptions extends Omit<TrainEpochOptions, 'deferCheckpoint'> {
+  /** Also write the last epoch's checkpoint in the background (the earlier ones always are: an epoch of this call follows). */
+  deferLastCheckpoint?: boolean;
+}
+
+/** Epochs first..last in order, each with its checkpoint; epochs already done are read back, not retrained. */
+export async function trainRunEpochs(runDir: string, first: number, last: number, cachePath: string, opts: TrainEpochsOptions = {}): Promise<EpochResult[]> {
+  if (!Number.isInteger(last) || last < first) throw new Error(`Expected a last epoch >= the first (${first}), but got ${last}.`);
+  const results: EpochResult[] = [];
+  for (let epoch = first; epoch <= last; epoch++) {
+    const deferCheckpoint = epoch < last || (opts.deferLastCheckpoint ?? false);
+    results.push(await trainRunEpoch(runDir, epoch, cachePath, { onProgress: opts.onProgress, signal: opts.signal, deferCheckpoint }));
+  }
+  return results;
+}
+
 async function trainOneEpoch(session: TrainingSession, metricsPath: string, epoch: number, opts: TrainEpochOptions): Promise<EpochResult> {
   const started = Date.now();
   const summary = await session.trainEpoch(epoch - 1, {

@@ -44,7 +44,7 @@ function smokeInput(q: Queues, extra: string[] = []): TrainInput {
 }
 
 /**
- * Waits until the trainEpoch activity of `epoch` has heartbeated (heartbeats are throttled, so the first one,
+ * Waits until the training activity running `epoch` has heartbeated (heartbeats are throttled, so the first one,
  * sent as the epoch starts, may be the only one seen), then a little longer, to land inside the epoch.
  */
 async function waitForEpoch(handle: WorkflowHandle, epoch: number, thenMs: number, timeoutMs = 240_000): Promise<void> {
@@ -53,7 +53,7 @@ async function waitForEpoch(handle: WorkflowHandle, epoch: number, thenMs: numbe
     const desc = await handle.describe();
     for (const a of desc.raw.pendingActivities ?? []) {
       const payload = a.heartbeatDetails?.payloads?.[0];
-      if (a.activityType?.name !== 'trainEpoch' || !payload?.data) continue;
+      if (a.activityType?.name !== 'trainEpochs' || !payload?.data) continue;
       const details = JSON.parse(Buffer.from(payload.data).toString()) as { epoch: number };
       if (details.epoch === epoch) {
         await new Promise((r) => setTimeout(r, thenMs));

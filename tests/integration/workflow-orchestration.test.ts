@@ -27,11 +27,21 @@ after(async () => {
 
 interface Recorder {
   trained: number[];
+  /** [first, last] epoch of each training activity, retries included. */
+  groups?: Array<[number, number]>;
   evaluated: number[];
   attempts: Map<number, number>;
 }
 
-function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number; failOnceAtEpoch?: number; badConfig?: boolean; epochDelayMs?: number }): Activities {
+function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number; failOnceAtEpoch?: number; badConfig?: boolean; epochDelayMs?: number; epochSeconds?: number }): Activities {
+  const trainEpoch = async ({ epoch }: { epoch: number }) => {
+    rec.attempts.set(epoch, (rec.attempts.get(epoch) ?? 0) + 1);
+    if (opts.epochDelayMs) await new Promise((r) => setTimeout(r, opts.epochDelayMs));
+    if (opts.failOnceAtEpoch === epoch && rec.attempts.get(epoch) === 1) throw new Error('worker lost its disk for a moment');
+    rec.trained.push(epoch);
+    return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}`, alreadyDone: false };
+  };
+  const trainEpochDone = async (epoch: number) => ({ epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}` });
   return withErrorClassification({
     async resolveRun(input) {
       if (opts.badConfig) {
@@ -44,12 +54,15 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     async prepareData() {
       return { cachePath: '/cache/x', key: 'k', manifestHash: 'm', identities: 40, images: 400, height: 28, width: 24, channels: 1, skipped: 0, built: false };
     },
-    async trainEpoch({ epoch }) {
-      rec.attempts.set(epoch, (rec.attempts.get(epoch) ?? 0) + 1);
-      if (opts.epochDelayMs) await new Promise((r) => setTimeout(r, opts.epochDelayMs));
-      if (opts.failOnceAtEpoch === epoch && rec.attempts.get(epoch) === 1) throw new Error('worker lost its disk for a moment');
-      rec.trained.push(epoch);
-      return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: 2, checkpointPath: `/ck/${epoch}`, alreadyDone: false };
+    trainEpoch,
+    async trainEpochs({ firstEpoch, lastEpoch }) {
+      rec.groups?.push([firstEpoch, lastEpoch]);
+      const out = [];
+      // Like the real activity, a retry reads back the epochs its failed attempt finished.
+      for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
+        out.push(rec.trained.includes(epoch) ? { ...(await trainEpochDone(epoch)), alreadyDone: true } : await trainEpoch({ epoch }));
+      }
+      return out;
     },
     async evaluate({ epoch }) {
       rec.evaluated.push(epoch);
@@ -110,6 +123,21 @@ test('every epoch is trained once, in order, with evaluation every evalEvery epo
   assert.equal(result.final?.epoch, 5);
   assert.equal(result.stoppedEarly, false);
   assert.equal(result.reportPath, '/runs/x/report.html');
+});
+
+test('short epochs are trained several to an activity, never across an evaluation; long ones one each', async () => {
+  const groupsFor = async (epochSeconds: number) => {
+    const rec: Recorder = { trained: [], evaluated: [], attempts: new Map(), groups: [] };
+    await withWorkers(fakeActivities(rec, { epochs: 12, evalEvery: 5, epochSeconds }), async (q) => {
+      await env.client.workflow.execute('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] });
+    });
+    assert.deepEqual(rec.trained, Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(rec.evaluated, [5, 10, 12]);
+    return rec.groups;
+  };
+  // 10-second epochs: three fill the 30-second target once the first one has been timed.
+  assert.deepEqual(await groupsFor(10), [[1, 1], [2, 4], [5, 5], [6, 8], [9, 10], [11, 12]]);
+  assert.deepEqual(await groupsFor(40), Array.from({ length: 12 }, (_, i) => [i + 1, i + 1]));
 });
 
 test('a transient activity failure is retried and the epoch is still trained once', async () => {
