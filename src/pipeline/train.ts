@@ -22,35 +22,10 @@ export interface TrainEpochOptions {
   deferCheckpoint?: boolean;
 }
 
+/** One epoch: trainRunEpochs with first = last. */
 export async function trainRunEpoch(runDir: string, epoch: number, cachePath: string, opts: TrainEpochOptions = {}): Promise<EpochResult> {
-  if (!Number.isInteger(epoch) || epoch < 1) throw new Error(`Expected an epoch number >= 1, but got ${epoch}.`);
-  const paths = runPaths(runDir);
-  const { session } = await openSession(runDir, cachePath);
-  try {
-    if (session.state.epoch >= epoch) {
-      const logged = readMetricsLog(paths.metrics).find((r) => r.epoch === epoch);
-      if (logged) {
-        return {
-          epoch,
-          meanLoss: logged.loss,
-          meanActiveFraction: logged.activeFraction,
-          lr: logged.lr,
-          imagesPerSecond: logged.imagesPerSecond,
-          seconds: logged.seconds,
-          checkpointPath: `${paths.checkpoints}/${checkpointName(epoch)}`,
-          alreadyDone: true,
-        };
-      }
-    }
-    // The previous epoch's checkpoint was written in the background and lost with its process: that
-    // epoch is retrained from the checkpoint before it (deterministically, so to the same weights).
-    while (session.state.epoch < epoch - 1) await trainOneEpoch(session, paths.metrics, session.state.epoch + 1, { ...opts, deferCheckpoint: false });
-    return await trainOneEpoch(session, paths.metrics, epoch, opts);
-  } catch (err) {
-    // The in-memory session may now be ahead of (or out of step with) the disk: the retry starts afresh.
-    closeSession(runDir);
-    throw err;
-  }
+  const [result] = await trainRunEpochs(runDir, epoch, epoch, cachePath, { onProgress: opts.onProgress, signal: opts.signal, deferLastCheckpoint: opts.deferCheckpoint });
+  return result as EpochResult;
 }
 
 export interface TrainEpochsOptions extends Omit<TrainEpochOptions, 'deferCheckpoint'> {
@@ -58,15 +33,51 @@ export interface TrainEpochsOptions extends Omit<TrainEpochOptions, 'deferCheckp
   deferLastCheckpoint?: boolean;
 }
 
-/** Epochs first..last in order, each with its checkpoint; epochs already done are read back, not retrained. */
+/**
+ * Epochs first..last in order on one session, each ending with its checkpoint; epochs already done (a retry
+ * after a crash) are read back from the metrics log, not retrained.
+ */
 export async function trainRunEpochs(runDir: string, first: number, last: number, cachePath: string, opts: TrainEpochsOptions = {}): Promise<EpochResult[]> {
+  if (!Number.isInteger(first) || first < 1) throw new Error(`Expected an epoch number >= 1, but got ${first}.`);
   if (!Number.isInteger(last) || last < first) throw new Error(`Expected a last epoch >= the first (${first}), but got ${last}.`);
+  const paths = runPaths(runDir);
+  const { session } = await openSession(runDir, cachePath);
   const results: EpochResult[] = [];
-  for (let epoch = first; epoch <= last; epoch++) {
-    const deferCheckpoint = epoch < last || (opts.deferLastCheckpoint ?? false);
-    results.push(await trainRunEpoch(runDir, epoch, cachePath, { onProgress: opts.onProgress, signal: opts.signal, deferCheckpoint }));
+  try {
+    for (let epoch = first; epoch <= last; epoch++) {
+      const deferCheckpoint = epoch < last || (opts.deferLastCheckpoint ?? false);
+      results.push(readBackEpoch(session, paths, epoch) ?? (await trainEpochInOrder(session, paths.metrics, epoch, { ...opts, deferCheckpoint })));
+    }
+    return results;
+  } catch (err) {
+    // The in-memory session may now be ahead of (or out of step with) the disk: the retry starts afresh.
+    closeSession(runDir);
+    throw err;
   }
-  return results;
+}
+
+/** The logged summary of an epoch the session is already past, or null. */
+function readBackEpoch(session: TrainingSession, paths: ReturnType<typeof runPaths>, epoch: number): EpochResult | null {
+  if (session.state.epoch < epoch) return null;
+  const logged = readMetricsLog(paths.metrics).find((r) => r.epoch === epoch);
+  if (!logged) return null;
+  return {
+    epoch,
+    meanLoss: logged.loss,
+    meanActiveFraction: logged.activeFraction,
+    lr: logged.lr,
+    imagesPerSecond: logged.imagesPerSecond,
+    seconds: logged.seconds,
+    checkpointPath: `${paths.checkpoints}/${checkpointName(epoch)}`,
+    alreadyDone: true,
+  };
+}
+
+async function trainEpochInOrder(session: TrainingSession, metricsPath: string, epoch: number, opts: TrainEpochOptions): Promise<EpochResult> {
+  // The previous epoch's checkpoint was written in the background and lost with its process: that
+  // epoch is retrained from the checkpoint before it (deterministically, so to the same weights).
+  while (session.state.epoch < epoch - 1) await trainOneEpoch(session, metricsPath, session.state.epoch + 1, { ...opts, deferCheckpoint: false });
+  return trainOneEpoch(session, metricsPath, epoch, opts);
 }
 
 async function trainOneEpoch(session: TrainingSession, metricsPath: string, epoch: number, opts: TrainEpochOptions): Promise<EpochResult> {
