@@ -1,7 +1,7 @@
 // What orchestration adds to each training epoch, from a finished run's workflow history:
-// for consecutive training activities (trainEpochs, or trainEpoch in older histories) with no
-// evaluation between them, the wall time from one completion to the next minus the training seconds
-// the activity itself measured (its steps), per epoch. The difference is scheduling, polling,
+// for each training activity (trainEpochs, or trainEpoch in older histories), the wall time from the
+// completion of the activity before it (training or evaluation) to its own completion, minus the
+// training seconds it measured itself (its steps), per epoch. The difference is scheduling, polling,
 // heartbeats, session reuse and the checkpoint write.
 //
 //   npx tsx scripts/temporal-overhead.ts <workflowId> [--out results/temporal-overhead.json]
@@ -65,7 +65,7 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
     for (let i = 1; i < done.length; i++) {
       const prev = done[i - 1]!;
       const cur = done[i]!;
-      if (!TRAINING_ACTIVITIES.has(prev.type) || !TRAINING_ACTIVITIES.has(cur.type) || !cur.result) continue;
+      if (!TRAINING_ACTIVITIES.has(cur.type) || !cur.result) continue;
       const epochs = Array.isArray(cur.result) ? cur.result : [cur.result];
       if (epochs.some((e) => e['alreadyDone'])) continue;
       const wall = cur.at - prev.at;
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   const connection = await clientConnection(target);
   try {
     const activities = await measureOverhead(new Client({ connection, namespace: target.namespace }), workflowId);
-    if (activities.length === 0) throw new Error(`${workflowId} has no two consecutive training activities to compare.`);
+    if (activities.length === 0) throw new Error(`${workflowId} has no training activity that follows another activity.`);
     const sum = (k: keyof ActivityTiming) => activities.reduce((s, a) => s + a[k], 0);
     const epochs = sum('epochs');
     const summary = {
