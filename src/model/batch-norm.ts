@@ -3,7 +3,7 @@
 // case (inference, wasm, cpu) is the stock layer's code. Serialised models say 'BatchNormalization' and
 // load as the stock layer, so exported models need nothing of this module.
 import * as tf from '@tensorflow/tfjs-core';
-import type { BatchNormalization, BatchNormalizationLayerArgs } from '@tensorflow/tfjs-layers/dist/layers/normalization';
+import type { BatchNormalization } from '@tensorflow/tfjs-layers/dist/layers/normalization';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
 import '@tensorflow/tfjs-layers';
@@ -39,10 +39,6 @@ function updateMovingAverage(variable: LayerVariable, value: tf.Tensor, momentum
 }
 
 export class FusedBatchNormalization extends stockBatchNormalization() {
-  constructor(args: BatchNormalizationLayerArgs) {
-    super(args);
-  }
-
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     const state = this as unknown as BatchNormState;
