@@ -17,6 +17,7 @@ import { describeShape, resolveShape, SHAPE_IDS, type BenchShape, type ShapeId }
 import { benchShape, profileStep, type ShapeResult, type StepProfile } from './tfjs-bench';
 import { probeTorch, PYTHON, runTorch, torchArgs, torchScript, TORCH_INSTALL_HINT, type TorchResult } from './torch';
 import type { BenchReport, Measurement, TorchSection } from './types';
+import { measureTorchConvRates, type ConvRate } from './conv-ceiling';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const ALL_BACKENDS: ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -34,6 +35,7 @@ interface Options {
   inProcess: boolean;
   data: boolean;
   profile: boolean;
+  conv: boolean;
   out?: string;
 }
 
@@ -68,6 +70,7 @@ async function wasmThreads(): Promise<number | null> {
 }
 
 interface ChildOutput {
+  convRates?: ConvRate[];
   result?: ShapeResult;
   profile?: StepProfile;
   processPeakRssMiB?: number;
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
     .option('--in-process', 'measure every backend and shape in this process (default: one child process each, so peak RSS is per shape)', false)
     .option('--no-data', 'skip preprocessing, cache load and pair-evaluation timings')
     .option('--no-profile', 'skip the wasm training-step kernel profile')
+    .option('--no-conv', 'skip the single-convolution rates (the ceiling of each backend)')
     .addOption(new Option('--out <file>', 'where to write the JSON (default results/bench-<date>.json)'));
   program.parse();
   const o = program.opts<Options>();
@@ -223,6 +227,25 @@ async function main(): Promise<void> {
     }
   }
 
+  let convCeiling: BenchReport['convCeiling'] = null;
+  if (o.conv) {
+    convCeiling = { tfjs: [], torch: [] };
+    for (const backend of backends) {
+      try {
+        convCeiling.tfjs.push({ backend, rates: runChild(['--backend', backend, '--shape', 'att-cpu', '--batch', '16', '--conv'], 10 * 60_000).convRates ?? [] });
+      } catch (err) {
+        convCeiling.tfjs.push({ backend, error: (err as Error).message });
+      }
+    }
+    for (const threads of torch?.available ? torch.threads : []) {
+      try {
+        convCeiling.torch.push({ threads, rates: measureTorchConvRates(threads) });
+      } catch (err) {
+        convCeiling.torch.push({ threads, error: (err as Error).message });
+      }
+    }
+  }
+
   if (torch) {
     for (const m of measurements) {
       const t = torch.results.find((x) => x.shape === m.shape);
@@ -281,6 +304,7 @@ async function main(): Promise<void> {
     torch,
     data,
     profile,
+    convCeiling,
     peakRssMiB: processPeakRssMiB(),
     totalSeconds: round((performance.now() - started) / 1000, 1),
     problems,

@@ -3,6 +3,7 @@ import type { CacheResult, PairEvalResult, PreprocessResult } from './data-bench
 import type { BenchShape, ShapeId } from './shapes';
 import type { ShapeResult, StepProfile } from './tfjs-bench';
 import type { TorchResult } from './torch';
+import type { ConvRate } from './conv-ceiling';
 
 export interface Measurement {
   backend: string;
@@ -60,6 +61,11 @@ export interface BenchReport {
     errors: string[];
   } | null;
   profile: StepProfile | null;
+  /** Single 3x3 convolutions per backend and per PyTorch thread count: the ceiling a whole network can reach. */
+  convCeiling: {
+    tfjs: Array<{ backend: string; rates?: ConvRate[]; error?: string }>;
+    torch: Array<{ threads: number; rates?: ConvRate[]; error?: string }>;
+  } | null;
   peakRssMiB: number;
   totalSeconds: number;
   problems: string[];
