@@ -1,6 +1,6 @@
-// How many epochs one training activity runs. Each activity costs a Temporal round trip and a session
-// check (~0.1 s here), which is 4% of a 3-second att-cpu epoch; epochs shorter than a target are therefore
-// grouped so that one activity trains for about TARGET_ACTIVITY_SECONDS. Each epoch still ends with its own
+// How many epochs one training activity runs. Each activity costs a Temporal round trip (~0.06 s here), which
+// is 3% of a 2-second att-cpu epoch on the native backend; epochs shorter than a target are therefore grouped so
+// that one activity trains for about TARGET_ACTIVITY_SECONDS. Each epoch still ends with its own
 // checkpoint, so a crash loses at most the epoch in progress. Pure and deterministic: it runs in the workflow.
 
 /** Long enough that orchestration is well under 1% of it, short enough that a stop signal (which takes effect
