@@ -6,18 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BatchNormalization } from '@tensorflow/tfjs-layers/dist/layers/normalization';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
-import '@tensorflow/tfjs-layers';
 import { nativeBatchNormTraining } from '../backend/native-kernels';
-
-/**
- * tfjs-layers exports the class only behind its factory; its serialization registry holds the
- * constructor (importing the class's own file would load a second copy of tfjs-layers).
- */
-function stockBatchNormalization(): typeof BatchNormalization {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'];
-  if (!entry) throw new Error('Internal error: tfjs-layers did not register BatchNormalization.');
-  return entry[0] as unknown as typeof BatchNormalization;
-}
+import { stockLayerClass } from './stock-layer';
 
 /** The stock layer's state, private in its type declarations. */
 interface BatchNormState {
@@ -38,7 +28,7 @@ function updateMovingAverage(variable: LayerVariable, value: tf.Tensor, momentum
   });
 }
 
-export class FusedBatchNormalization extends stockBatchNormalization() {
+export class FusedBatchNormalization extends stockLayerClass<typeof BatchNormalization>('BatchNormalization') {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     const state = this as unknown as BatchNormState;

@@ -4,6 +4,7 @@
 // ("stage2_block1_conv1", "stage2_block1_down_bn", ...) so checkpoints and summaries stay readable.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FusedBatchNormalization } from './batch-norm';
+import { GradientSparingConv2D } from './conv';
 import { heNormalFanOut, torchLinearUniform } from './init';
 import { L2Normalize } from './l2-normalize';
 import { type Architecture, type EmbeddingModelOptions, validateEmbeddingModelOptions } from './options';
@@ -50,7 +51,7 @@ function conv(b: Builder, x: SymbolicTensor, filters: number, kernelSize: number
     padding = 'valid';
   }
   return apply(
-    tfl.layers.conv2d({
+    new GradientSparingConv2D({
       filters,
       kernelSize,
       strides,
