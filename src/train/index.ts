@@ -1,5 +1,5 @@
 // The training layer: optimisers, LR schedules, checkpoints, the epoch loop, sessions and export.
-export { createOptimizer, clipByGlobalNorm, globalNorm, Optimizer, type OptimizerOptions, type OptimizerState, type SlotArray, type NamedVariable } from './optimizers';
+export { createOptimizer, clipFlatGradient, flatNorm, Optimizer, type OptimizerOptions, type OptimizerState, type SlotArray, type NamedVariable } from './optimizers';
 export { learningRateAt } from './schedule';
 export {
   writeCheckpoint,

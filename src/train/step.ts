@@ -2,7 +2,7 @@
 // update. Everything it creates is disposed before it returns.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { clipByGlobalNorm, globalNorm, type Optimizer } from './optimizers';
+import { clipFlatGradient, flatNorm, type Optimizer } from './optimizers';
 import { NonFiniteLossError } from './errors';
 
 /** The loss contract of src/loss (tripletLoss with its options bound). */
@@ -42,6 +42,7 @@ export function trainStep(s: StepInputs, x: tf.Tensor4D, labels: tf.Tensor1D, lr
   let active: tf.Scalar | undefined;
   let grads: tf.NamedTensorMap = {};
   let gradList: tf.Tensor[] = [];
+  let flat: tf.Tensor1D | undefined;
   try {
     const out = tf.variableGrads(() => {
       const embeddings = s.embed(s.model, x, true);
@@ -60,20 +61,23 @@ export function trainStep(s: StepInputs, x: tf.Tensor4D, labels: tf.Tensor1D, lr
     });
     // Checked before the update, so a non-finite value never reaches the weights.
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(where.epoch, where.step, loss);
-    const gradNorm = globalNorm(gradList);
+    // All gradients end to end: the norm, the clipping and the update each take a few kernels, not a few per weight.
+    flat = s.optimizer.flattenGradients(gradList);
+    const gradNorm = flatNorm(flat);
     if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(where.epoch, where.step, gradNorm, 'gradient norm');
-    if (s.clipGradNorm !== null) {
-      const clipped = clipByGlobalNorm(gradList, s.clipGradNorm, gradNorm);
-      tf.dispose(gradList);
-      gradList = clipped.grads;
+    if (s.clipGradNorm !== null && gradNorm > s.clipGradNorm) {
+      const clipped = clipFlatGradient(flat, s.clipGradNorm, gradNorm);
+      flat.dispose();
+      flat = clipped;
     }
-    s.optimizer.applyGradients(gradList, lr);
+    s.optimizer.applyFlatGradient(flat, lr);
     return { loss, activeFraction, gradNorm };
   } catch (err) {
     if (err instanceof NonFiniteLossError) stateVars.forEach((v, i) => v.assign(snapshot[i] as tf.Tensor));
     throw err;
   } finally {
     active?.dispose();
+    flat?.dispose();
     tf.dispose(gradList);
     tf.dispose(grads);
     tf.dispose(snapshot);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { clipByGlobalNorm, createOptimizer, type OptimizerOptions } from '../../src/train/optimizers';
+import { clipFlatGradient, createOptimizer, flatNorm, type OptimizerOptions } from '../../src/train/optimizers';
 
 const opts = (o: Partial<OptimizerOptions>): OptimizerOptions => ({
   name: 'adam', weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9, ...o,
@@ -98,15 +98,19 @@ test('importState refuses another optimiser and wrong shapes, naming them', () =
   sgd.dispose();
 });
 
-test('clipByGlobalNorm scales to the max norm only when above it', () => {
+test('the global norm and clipping work on the gradients end to end, as the optimiser flattens them', () => {
+  const p = [tf.variable(tf.tensor1d([0, 0])), tf.variable(tf.tensor1d([0]))];
+  const opt = createOptimizer(opts({ name: 'sgd' }), p.map((variable, i) => ({ name: `w${i}`, variable })));
   const g = [tf.tensor1d([3, 0]), tf.tensor1d([4])]; // global norm 5
-  const c = clipByGlobalNorm(g, 1);
-  near(c.norm, 5);
-  near(c.grads[0]!.dataSync()[0] as number, 0.6);
-  near(c.grads[1]!.dataSync()[0] as number, 0.8);
-  const d = clipByGlobalNorm(g, 10);
-  assert.deepEqual(Array.from(d.grads[1]!.dataSync()), [4]);
-  tf.dispose([...g, ...c.grads, ...d.grads]);
+  const flat = opt.flattenGradients(g);
+  assert.deepEqual(Array.from(flat.dataSync()), [3, 0, 4]);
+  near(flatNorm(flat), 5);
+  const clipped = clipFlatGradient(flat, 1, 5);
+  assert.deepEqual(Array.from(clipped.dataSync(), (v) => Math.round(v * 1e5) / 1e5), [0.6, 0, 0.8]);
+  assert.throws(() => opt.flattenGradients([g[0]!]), /Expected 2 gradients \(one per parameter\), but got 1\./);
+  assert.throws(() => opt.flattenGradients([g[1]!, g[0]!]), /The gradient for 'w0' has shape \[1\] but the parameter has shape \[2\]\./);
+  tf.dispose([...g, ...p, flat, clipped]);
+  opt.dispose();
 });
 
 test('an optimiser step leaves no tensors behind', () => {
