@@ -47,6 +47,12 @@ async function onBackend<T>(backend: 'cpu' | 'wasm', fn: () => Promise<T> | T): 
   return fn();
 }
 
+/** The same computation on the reference cpu backend and then on wasm: [cpu, wasm]. */
+async function onCpuThenWasm<T>(fn: () => Promise<T>): Promise<[T, T]> {
+  const cpu = await onBackend('cpu', fn);
+  return [cpu, await onBackend('wasm', fn)];
+}
+
 void test.before(async () => {
   registerWasmTrainingKernels();
   registerWasmTrainingKernels(); // idempotent
@@ -71,19 +77,16 @@ for (const kernelSize of [1, 3, 7]) {
       void test(`Conv2DBackpropFilter k=${kernelSize} stride=${stride} pad=${pad} matches cpu (relative error < 1e-4)`, async () => {
         const filterShape: [number, number, number, number] = [kernelSize, kernelSize, xShape[3], 6];
         const xData = values(xShape.reduce((a, b) => a * b), kernelSize * 10 + stride);
-        const grads: Float32Array[] = [];
-        for (const backend of ['cpu', 'wasm'] as const) {
-          grads.push(await onBackend(backend, async () => {
-            const x = tf.tensor4d(xData, xShape);
-            const outShape = tf.conv2d(x, tf.zeros(filterShape) as tf.Tensor4D, stride, pad).shape;
-            const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 7), outShape);
-            const dw = filterGradient(x, dy, filterShape, stride, pad);
-            assert.deepEqual(dw.shape, filterShape);
-            const data = (await dw.data()) as Float32Array;
-            tf.dispose([x, dy, dw]);
-            return data;
-          }));
-        }
+        const grads = await onCpuThenWasm(async () => {
+          const x = tf.tensor4d(xData, xShape);
+          const outShape = tf.conv2d(x, tf.zeros(filterShape) as tf.Tensor4D, stride, pad).shape;
+          const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 7), outShape);
+          const dw = filterGradient(x, dy, filterShape, stride, pad);
+          assert.deepEqual(dw.shape, filterShape);
+          const data = (await dw.data()) as Float32Array;
+          tf.dispose([x, dy, dw]);
+          return data;
+        });
         const err = relativeError(grads[1]!, grads[0]!);
         assert.ok(err < 1e-4, `relative error ${err}`);
       });
@@ -94,24 +97,21 @@ for (const kernelSize of [1, 3, 7]) {
 void test('Conv2DBackpropFilter on wasm handles explicit padding, non-square strides and leaks no tensors', async () => {
   const xData = values(2 * 9 * 12 * 3, 3);
   const pad: tf.backend_util.ExplicitPadding = [[0, 0], [2, 1], [0, 3], [0, 0]];
-  const grads: Float32Array[] = [];
-  for (const backend of ['cpu', 'wasm'] as const) {
-    grads.push(await onBackend(backend, async () => {
-      const x = tf.tensor4d(xData, [2, 9, 12, 3]);
-      const outShape = tf.conv2d(x, tf.zeros([3, 5, 3, 4]) as tf.Tensor4D, [2, 3], pad).shape;
-      const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 9), outShape);
-      const before = tf.memory().numTensors;
-      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
-        { strides: [2, 3], pad, dataFormat: 'NHWC', filterShape: [3, 5, 3, 4] }) as tf.Tensor4D;
-      const viaGrad = filterGradient(x, dy, [3, 5, 3, 4], [2, 3], pad);
-      assert.ok(relativeError((await viaGrad.data()) as Float32Array, (await dw.data()) as Float32Array) < 1e-6);
-      viaGrad.dispose();
-      assert.equal(tf.memory().numTensors - before, 1);
-      const data = (await dw.data()) as Float32Array;
-      tf.dispose([x, dy, dw]);
-      return data;
-    }));
-  }
+  const grads = await onCpuThenWasm(async () => {
+    const x = tf.tensor4d(xData, [2, 9, 12, 3]);
+    const outShape = tf.conv2d(x, tf.zeros([3, 5, 3, 4]) as tf.Tensor4D, [2, 3], pad).shape;
+    const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 9), outShape);
+    const before = tf.memory().numTensors;
+    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
+      { strides: [2, 3], pad, dataFormat: 'NHWC', filterShape: [3, 5, 3, 4] }) as tf.Tensor4D;
+    const viaGrad = filterGradient(x, dy, [3, 5, 3, 4], [2, 3], pad);
+    assert.ok(relativeError((await viaGrad.data()) as Float32Array, (await dw.data()) as Float32Array) < 1e-6);
+    viaGrad.dispose();
+    assert.equal(tf.memory().numTensors - before, 1);
+    const data = (await dw.data()) as Float32Array;
+    tf.dispose([x, dy, dw]);
+    return data;
+  });
   assert.ok(relativeError(grads[1]!, grads[0]!) < 1e-4);
 });
 
@@ -137,19 +137,16 @@ for (const kernelSize of [1, 2, 3, 7]) {
         const shape: [number, number, number, number] = [2, 11, 10, 3];
         const filterShape: [number, number, number, number] = [kernelSize, kernelSize, 3, 4];
         const wData = values(filterShape.reduce((a, b) => a * b), kernelSize + 5 * stride);
-        const grads: Float32Array[] = [];
-        for (const backend of ['cpu', 'wasm'] as const) {
-          grads.push(await onBackend(backend, async () => {
-            const w = tf.tensor4d(wData, filterShape);
-            const outShape = tf.conv2d(tf.zeros(shape) as tf.Tensor4D, w, stride, pad).shape;
-            const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 13), outShape);
-            const dx = inputGradient(shape, w, dy, stride, pad);
-            assert.deepEqual(dx.shape, shape);
-            const data = (await dx.data()) as Float32Array;
-            tf.dispose([w, dy, dx]);
-            return data;
-          }));
-        }
+        const grads = await onCpuThenWasm(async () => {
+          const w = tf.tensor4d(wData, filterShape);
+          const outShape = tf.conv2d(tf.zeros(shape) as tf.Tensor4D, w, stride, pad).shape;
+          const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 13), outShape);
+          const dx = inputGradient(shape, w, dy, stride, pad);
+          assert.deepEqual(dx.shape, shape);
+          const data = (await dx.data()) as Float32Array;
+          tf.dispose([w, dy, dx]);
+          return data;
+        });
         const err = relativeError(grads[1]!, grads[0]!);
         assert.ok(err < 1e-4, `relative error ${err}`);
       });
@@ -167,20 +164,17 @@ void test('Conv2DBackpropInput on wasm handles non-square kernels and strides, a
   ];
   for (const [shape, filterShape, strides, pad] of cases) {
     const wData = values(filterShape.reduce((a, b) => a * b), 17);
-    const grads: Float32Array[] = [];
-    for (const backend of ['cpu', 'wasm'] as const) {
-      grads.push(await onBackend(backend, async () => {
-        const w = tf.tensor4d(wData, filterShape);
-        const outShape = tf.conv2d(tf.zeros(shape) as tf.Tensor4D, w, strides, pad).shape;
-        const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 19), outShape);
-        const before = tf.memory().numTensors;
-        const dx = inputGradient(shape, w, dy, strides, pad);
-        assert.equal(tf.memory().numTensors - before, 1, 'leaked tensors');
-        const data = (await dx.data()) as Float32Array;
-        tf.dispose([w, dy, dx]);
-        return data;
-      }));
-    }
+    const grads = await onCpuThenWasm(async () => {
+      const w = tf.tensor4d(wData, filterShape);
+      const outShape = tf.conv2d(tf.zeros(shape) as tf.Tensor4D, w, strides, pad).shape;
+      const dy = tf.tensor4d(values(outShape.reduce((a, b) => a * b), 19), outShape);
+      const before = tf.memory().numTensors;
+      const dx = inputGradient(shape, w, dy, strides, pad);
+      assert.equal(tf.memory().numTensors - before, 1, 'leaked tensors');
+      const data = (await dx.data()) as Float32Array;
+      tf.dispose([w, dy, dx]);
+      return data;
+    });
     const err = relativeError(grads[1]!, grads[0]!);
     assert.ok(err < 1e-4, `${JSON.stringify([shape, filterShape, strides, pad])}: relative error ${err}`);
   }
@@ -198,18 +192,15 @@ void test('Tile on wasm matches cpu for broadcast-style tiles (the fast path) an
   for (const [shape, reps, dtype] of cases) {
     const size = shape.reduce((a, b) => a * b);
     const data = Array.from(values(size, 21), (v) => (dtype === 'int32' ? Math.round(v * 10) : v));
-    const outs: number[][] = [];
-    for (const backend of ['cpu', 'wasm'] as const) {
-      outs.push(await onBackend(backend, async () => {
-        const x = tf.tensor(data, shape, dtype);
-        const before = tf.memory().numTensors;
-        const y = tf.tile(x, reps);
-        assert.equal(tf.memory().numTensors - before, 1, 'Tile leaked tensors');
-        const out = Array.from(await y.data());
-        tf.dispose([x, y]);
-        return out;
-      }));
-    }
+    const outs = await onCpuThenWasm(async () => {
+      const x = tf.tensor(data, shape, dtype);
+      const before = tf.memory().numTensors;
+      const y = tf.tile(x, reps);
+      assert.equal(tf.memory().numTensors - before, 1, 'Tile leaked tensors');
+      const out = Array.from(await y.data());
+      tf.dispose([x, y]);
+      return out;
+    });
     assert.deepEqual(outs[1], outs[0], `tile ${JSON.stringify(shape)} x ${JSON.stringify(reps)} ${dtype}`);
   }
 });
