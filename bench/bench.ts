@@ -12,12 +12,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, initBackend, type ConcreteBackend } from '../src/backend';
 import { benchCache, benchPairEval, benchPreprocess } from './data-bench';
 import { processPeakRssMiB, RESULT_MARKER, round, RssSampler } from './measure';
-import { printReport } from './report';
+import { backendLabel, printReport } from './report';
 import { describeShape, resolveShape, SHAPE_IDS, type BenchShape, type ShapeId } from './shapes';
 import { benchShape, profileStep, type ShapeResult, type StepProfile } from './tfjs-bench';
 import { probeTorch, PYTHON, runTorch, torchArgs, torchScript, TORCH_INSTALL_HINT, type TorchResult } from './torch';
 import type { BenchReport, Measurement, TorchSection } from './types';
 import { measureTorchConvRates, type ConvRate } from './conv-ceiling';
+import { MAX_WASM_THREADS, wasmThreadCount } from '../src/backend/wasm-threads';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const ALL_BACKENDS: ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -36,6 +37,7 @@ interface Options {
   data: boolean;
   profile: boolean;
   conv: boolean;
+  wasmThreads?: string;
   out?: string;
 }
 
@@ -58,15 +60,14 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-/** Threads the wasm backend runs with (1 in Node: its multi-threaded build needs browser workers). */
-async function wasmThreads(): Promise<number | null> {
-  try {
-    await initBackend('wasm');
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    return wasm.getThreadsCount();
-  } catch {
-    return null;
-  }
+/** The thread counts to measure wasm with: --wasm-threads, else the one a run would use here. */
+function wasmThreadVariants(option: string | undefined): number[] {
+  if (option === undefined) return [wasmThreadCount()];
+  return option.split(',').map((v) => {
+    const n = Number(v.trim());
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) throw new Error(`--wasm-threads: each value must be a whole number from 1 to ${MAX_WASM_THREADS}, got "${v}"`);
+    return n;
+  });
 }
 
 interface ChildOutput {
@@ -78,9 +79,10 @@ interface ChildOutput {
 }
 
 /** Runs bench/run-one.ts in a fresh Node process (same tsx loader) and returns what it printed. */
-function runChild(args: string[], timeoutMs: number): ChildOutput {
+function runChild(args: string[], timeoutMs: number, wasmThreads?: number): ChildOutput {
   const script = path.join(__dirname, 'run-one.ts');
-  const r = spawnSync(process.execPath, [...process.execArgv, script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  const env = wasmThreads === undefined ? process.env : { ...process.env, FACENET_WASM_THREADS: String(wasmThreads) };
+  const r = spawnSync(process.execPath, [...process.execArgv, script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env });
   const line = r.stdout?.split('\n').find((l) => l.startsWith(RESULT_MARKER));
   if (r.status !== 0 || !line) {
     const why = r.error?.message ?? (r.stderr ?? '').trim().split('\n').filter((l) => !l.includes('already registered')).slice(-3).join(' | ');
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
     .option('--no-data', 'skip preprocessing, cache load and pair-evaluation timings')
     .option('--no-profile', 'skip the wasm training-step kernel profile')
     .option('--no-conv', 'skip the single-convolution rates (the ceiling of each backend)')
+    .option('--wasm-threads <list>', `thread counts to measure wasm with, e.g. 1,2 (default: FACENET_WASM_THREADS, else every core up to ${MAX_WASM_THREADS})`)
     .addOption(new Option('--out <file>', 'where to write the JSON (default results/bench-<date>.json)'));
   program.parse();
   const o = program.opts<Options>();
@@ -162,6 +165,12 @@ async function main(): Promise<void> {
   const wanted = o.backends ? (list(o.backends, ALL_BACKENDS, 'backends') as ConcreteBackend[]) : available;
   const backends = wanted.filter((b) => available.includes(b));
   const cpuShapes = o.cpuShapes === 'all' ? [...SHAPE_IDS] : list(o.cpuShapes, SHAPE_IDS, 'cpu-shapes');
+  const wasmVariants = wasmThreadVariants(o.wasmThreads);
+  if (o.inProcess && wasmVariants.length > 1) throw new Error('--wasm-threads with several counts needs one process per measurement: drop --in-process');
+  // Each measurement: a backend, and for wasm one of the thread counts.
+  type Run = { backend: ConcreteBackend; wasmThreads?: number };
+  const runs = backends.flatMap((backend): Run[] =>
+    backend === 'wasm' ? wasmVariants.map((wasmThreads) => ({ backend, wasmThreads })) : [{ backend }]);
   for (const b of wanted.filter((x) => !available.includes(x))) console.warn(`backend ${b} is not installed: ${missing.find((m) => m.backend === b)?.why}`);
   for (const m of missing.filter((x) => !wanted.includes(x.backend))) console.log(`backend ${m.backend}: not installed, skipped`);
 
@@ -175,42 +184,43 @@ async function main(): Promise<void> {
     ? startTorch(o.torchThreads.split(',').map((v) => positiveInt('torch-threads')(v.trim())))
     : null;
   for (const shape of shapes) {
-    for (const backend of backends) {
+    for (const { backend, wasmThreads } of runs) {
       if (o.inProcess) await initBackend(backend);
+      const label = backendLabel(backend, wasmThreads);
       const m: Measurement = { backend, shape: shape.id, shapeLabel: describeShape(shape), result: null };
+      if (wasmThreads !== undefined) m.wasmThreads = wasmThreads;
       if (backend === 'cpu' && !cpuShapes.includes(shape.id)) {
         m.error = 'skipped (--cpu-shapes)';
         measurements.push(m);
         continue;
       }
-      console.log(`${backend} ${m.shapeLabel}: measuring...`);
+      console.log(`${label} ${m.shapeLabel}: measuring...`);
       try {
         if (o.inProcess) {
           m.result = benchShape(shape, stepOpts, rss);
         } else {
           // Generous: the cap bounds the timed steps, not the warm-up or the model build.
-          const child = runChild(childArgs(backend, shape.id, batch, stepOpts), 30 * 60_000);
+          const child = runChild(childArgs(backend, shape.id, batch, stepOpts), 30 * 60_000, wasmThreads);
           m.result = child.result ?? null;
           if (!m.result) throw new Error('the child process printed no result');
           m.processPeakRssMiB = child.processPeakRssMiB;
           m.baselineRssMiB = child.baselineRssMiB;
         }
         const r = m.result;
-        console.log(`${backend} ${m.shapeLabel}: train ${r.train.imagesPerS} images/s (median of ${r.train.stepsTimed}), embed ${r.embed.imagesPerS} images/s, peak RSS ${m.processPeakRssMiB ?? r.peakRssMiB} MiB`);
+        console.log(`${label} ${m.shapeLabel}: train ${r.train.imagesPerS} images/s (median of ${r.train.stepsTimed}), embed ${r.embed.imagesPerS} images/s, peak RSS ${m.processPeakRssMiB ?? r.peakRssMiB} MiB`);
         for (const [what, c] of Object.entries(r.liveTensors)) {
-          if (c.growthAfterWarmup !== 0) problems.push(`${backend} ${shape.id} ${what}: live tensors grew by ${c.growthAfterWarmup} over the timed steps (${c.perStep.join(', ')})`);
-          if (c.afterDispose !== c.before) problems.push(`${backend} ${shape.id} ${what}: ${c.afterDispose - c.before} tensors left after disposing the model`);
+          if (c.growthAfterWarmup !== 0) problems.push(`${label} ${shape.id} ${what}: live tensors grew by ${c.growthAfterWarmup} over the timed steps (${c.perStep.join(', ')})`);
+          if (c.afterDispose !== c.before) problems.push(`${label} ${shape.id} ${what}: ${c.afterDispose - c.before} tensors left after disposing the model`);
         }
       } catch (err) {
         m.error = (err as Error).message.split('\n')[0];
-        problems.push(`${backend} ${shape.id}: ${m.error}`);
-        console.warn(`${backend} ${shape.id} failed: ${m.error}`);
+        problems.push(`${label} ${shape.id}: ${m.error}`);
+        console.warn(`${label} ${shape.id} failed: ${m.error}`);
       }
       measurements.push(m);
     }
     if (torch?.available) torchForShape(torch, shape, o.steps);
   }
-  const threads = backends.includes('wasm') ? await wasmThreads() : null;
 
   let profile: BenchReport['profile'] = null;
   if (o.profile && backends.includes('wasm')) {
@@ -220,7 +230,9 @@ async function main(): Promise<void> {
         await initBackend('wasm');
         profile = await profileStep(shape);
       } else {
-        profile = runChild([...childArgs('wasm', shape.id, batch, stepOpts), '--profile'], 10 * 60_000).profile ?? null;
+        const threads = Math.max(...wasmVariants);
+        profile = runChild([...childArgs('wasm', shape.id, batch, stepOpts), '--profile'], 10 * 60_000, threads).profile ?? null;
+        if (profile) profile.backend = backendLabel('wasm', threads);
       }
     } catch (err) {
       problems.push(`wasm profile: ${(err as Error).message}`);
@@ -230,11 +242,12 @@ async function main(): Promise<void> {
   let convCeiling: BenchReport['convCeiling'] = null;
   if (o.conv) {
     convCeiling = { tfjs: [], torch: [] };
-    for (const backend of backends) {
+    for (const { backend, wasmThreads } of runs) {
+      const label = backendLabel(backend, wasmThreads);
       try {
-        convCeiling.tfjs.push({ backend, rates: runChild(['--backend', backend, '--shape', 'att-cpu', '--batch', '16', '--conv'], 10 * 60_000).convRates ?? [] });
+        convCeiling.tfjs.push({ backend: label, rates: runChild(['--backend', backend, '--shape', 'att-cpu', '--batch', '16', '--conv'], 10 * 60_000, wasmThreads).convRates ?? [] });
       } catch (err) {
-        convCeiling.tfjs.push({ backend, error: (err as Error).message });
+        convCeiling.tfjs.push({ backend: label, error: (err as Error).message });
       }
     }
     for (const threads of torch?.available ? torch.threads : []) {
@@ -295,7 +308,7 @@ async function main(): Promise<void> {
       platform: `${os.platform()} ${os.release()}`,
       loadAverageStart,
       loadAverageEnd: os.loadavg().map((v) => round(v, 2)),
-      wasmThreads: threads,
+      wasmThreads: backends.includes('wasm') ? wasmVariants : null,
     },
     settings: { ...stepOpts, batch, cpuShapes, isolated: !o.inProcess },
     backends: { measured: backends, missing },

@@ -2,6 +2,11 @@
 import type { TorchResult } from './torch';
 import type { BenchReport } from './types';
 
+/** How a measurement's backend is shown: wasm with its thread count. */
+export function backendLabel(backend: string, wasmThreads?: number): string {
+  return wasmThreads === undefined ? backend : `${backend} x${wasmThreads}`;
+}
+
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
@@ -19,7 +24,7 @@ export function printReport(r: BenchReport): void {
   for (const m of r.measurements) {
     const t = r.torch?.results.find((x) => x.shape === m.shape);
     rows.push([
-      m.backend,
+      backendLabel(m.backend, m.wasmThreads),
       m.shapeLabel,
       m.result ? (m.result.params / 1e6).toFixed(2) + 'M' : '-',
       fmt(m.result?.train.imagesPerS),

@@ -7,6 +7,8 @@ import type { ConvRate } from './conv-ceiling';
 
 export interface Measurement {
   backend: string;
+  /** For wasm: the threads of its build in this measurement. */
+  wasmThreads?: number;
   shape: ShapeId;
   shapeLabel: string;
   result: ShapeResult | null;
@@ -46,7 +48,8 @@ export interface BenchReport {
     platform: string;
     loadAverageStart: number[];
     loadAverageEnd: number[];
-    wasmThreads: number | null;
+    /** The thread counts wasm was measured with (null: wasm not measured). */
+    wasmThreads: number[] | null;
   };
   settings: { warmup: number; steps: number; capSeconds: number; batch: number | 'config'; cpuShapes: string[]; isolated: boolean };
   backends: { measured: string[]; missing: Array<{ backend: string; why: string }> };

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../config/schema';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { installedWasmThreads, wasmThreadCount } from './wasm-threads';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
@@ -63,6 +64,7 @@ async function register(backend: ConcreteBackend): Promise<void> {
       return;
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm');
+      (await import('./wasm-threads')).installThreadedWasm(wasmThreadCount());
       return;
     }
     case 'cpu':
@@ -88,6 +90,14 @@ export interface BackendChoice {
   tfjsName: string;
   /** Why this one: what auto tried and why the faster ones were passed over. */
   reason: string;
+  /** Threads of the wasm backend's build (only for wasm). */
+  wasmThreads?: number;
+}
+
+function chosen(backend: ConcreteBackend, reason: string): BackendChoice {
+  const choice: BackendChoice = { backend, tfjsName: tf.getBackend(), reason };
+  if (backend === 'wasm') choice.wasmThreads = installedWasmThreads();
+  return choice;
 }
 
 async function tryActivate(backend: ConcreteBackend): Promise<void> {
@@ -111,9 +121,11 @@ function firstLine(err: unknown): string {
 
 /** Initialises the requested backend (or the fastest that loads, for auto) and says which and why. */
 export async function initBackend(requested: BackendName): Promise<BackendChoice> {
+  // A bad FACENET_WASM_THREADS is the user's to fix: say so, rather than pass wasm over as not installed.
+  if (requested === 'wasm' || requested === 'auto') wasmThreadCount();
   if (requested !== 'auto') {
     await tryActivate(requested);
-    return { backend: requested, tfjsName: tf.getBackend(), reason: 'requested in the config' };
+    return chosen(requested, 'requested in the config');
   }
   const passedOver: string[] = [];
   for (const candidate of AUTO_ORDER) {
@@ -122,7 +134,7 @@ export async function initBackend(requested: BackendName): Promise<BackendChoice
       const reason = passedOver.length
         ? `auto: fastest that loads; passed over ${passedOver.join('; ')}`
         : 'auto: fastest backend, loaded';
-      return { backend: candidate, tfjsName: tf.getBackend(), reason };
+      return chosen(candidate, reason);
     } catch (err) {
       passedOver.push(`${candidate} (${firstLine(err).split(' (')[0]})`);
     }

@@ -16,6 +16,8 @@ export async function ensureBackend(config: RunConfig, env: NodeJS.ProcessEnv = 
   for (const { session } of sessions.values()) session.dispose();
   sessions.clear();
   const choice = await initBackend(requested);
+  const threads = choice.wasmThreads === undefined ? '' : ` with ${choice.wasmThreads} thread${choice.wasmThreads === 1 ? '' : 's'}`;
+  console.log(`backend: ${choice.backend}${threads} (${choice.reason})`);
   activeBackend = { requested, choice };
   return choice;
 }
