@@ -33,8 +33,9 @@ export function writeCheckpointOffThread(checkpointsDir: string, contents: Check
     pending.set(job.id, { resolve, reject });
     // Keep the process alive while a write is under way (a worker shutting down lets it finish).
     worker.ref();
-    const buffers = [...contents.weights.map((w) => w.values.buffer), ...contents.optimizer.slots.map((s) => s.values.buffer)];
-    worker.postMessage(job, buffers as ArrayBuffer[]);
+    // Each buffer once: the optimiser slots of all parameters are views of one buffer per slot.
+    const buffers = new Set([...contents.weights.map((w) => w.values.buffer), ...contents.optimizer.slots.map((s) => s.values.buffer)]);
+    worker.postMessage(job, [...buffers] as ArrayBuffer[]);
   });
 }
 

@@ -4,6 +4,7 @@
 // restores it bit for bit, and the learning rate is simply an argument of every step.
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '../config/schema';
+import { readOwnedValues } from '../backend/read-values';
 
 export type OptimizerName = OptimizerConfig['name'];
 
@@ -143,12 +144,13 @@ export class Optimizer {
     this.ensureSlots();
     const slots: SlotArray[] = [];
     for (const slotName of SLOT_NAMES[this.options.name]) {
-      // One read of the whole slot, then a copy per parameter (the backend may own the array it returns).
-      const flat = this.slot(slotName).dataSync() as Float32Array;
+      // One read of the whole slot; each parameter's values are a view of it (a copy per parameter cost
+      // 30-60 ms of each epoch's checkpoint for att-cpu's 2.8 M parameters).
+      const flat = readOwnedValues(this.slot(slotName)) as Float32Array;
       let offset = 0;
       this.params.forEach((p, i) => {
         const size = this.sizes[i] as number;
-        slots.push({ name: `${slotName}/${i}/${p.name}`, shape: p.variable.shape.slice(), values: flat.slice(offset, offset + size) });
+        slots.push({ name: `${slotName}/${i}/${p.name}`, shape: p.variable.shape.slice(), values: flat.subarray(offset, offset + size) });
         offset += size;
       });
     }

@@ -3,19 +3,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { NamedArray } from './tensor-file';
+import { readOwnedValues } from '../backend/read-values';
 
 /** All weights (trainable and BatchNorm statistics), in the model's order, copied out. */
 export function modelWeightsToArrays(model: LayersModel): NamedArray[] {
   return model.weights.map((w) => {
     const t = w.read();
     const dtype = t.dtype === 'int32' ? 'int32' : 'float32';
-    const data = t.dataSync();
-    return {
-      name: w.originalName ?? w.name,
-      shape: t.shape.slice(),
-      dtype,
-      values: dtype === 'int32' ? Int32Array.from(data as Int32Array) : Float32Array.from(data as Float32Array),
-    };
+    return { name: w.originalName ?? w.name, shape: t.shape.slice(), dtype, values: readOwnedValues(t) };
   });
 }
 
