@@ -209,21 +209,11 @@ export class Optimizer {
 }
 
 /**
- * A flat tensor cut back into tensors of the given shapes. tf.split is one kernel on the native and cpu
- * backends, but tfjs-wasm's slice copies its whole source out of the heap for every piece (4 M elements:
- * ~10 ms a piece, 0.4 s a training step for a ResNet-18's 62 weights), so there the values are read once
- * and each piece uploaded.
+ * A flat tensor cut back into tensors of the given shapes. On wasm this relies on the contiguous-slice
+ * SplitV of src/backend/training-kernels.ts: tfjs-wasm's own copies its whole source for every piece.
  */
 function unflatten(flat: tf.Tensor1D, shapes: number[][], sizes: number[]): tf.Tensor[] {
-  if (tf.getBackend() !== 'wasm') return tf.split(flat, sizes).map((piece, i) => tf.reshape(piece, shapes[i] as number[]));
-  const values = flat.dataSync() as Float32Array;
-  let offset = 0;
-  return shapes.map((shape, i) => {
-    const size = sizes[i] as number;
-    const piece = tf.tensor(values.slice(offset, offset + size), shape, 'float32');
-    offset += size;
-    return piece;
-  });
+  return tf.split(flat, sizes).map((piece, i) => tf.reshape(piece, shapes[i] as number[]));
 }
 
 /** The tensors' values end to end, as one 1-D tensor. */

@@ -59,8 +59,8 @@ void test.before(async () => {
   await tf.setBackend('wasm');
 });
 
-void test('registerWasmTrainingKernels adds Conv2DBackpropFilter and replaces Conv2DBackpropInput and Tile, idempotently', () => {
-  assert.deepEqual(WASM_TRAINING_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile']);
+void test('registerWasmTrainingKernels adds Conv2DBackpropFilter and replaces Conv2DBackpropInput, Tile, Slice and SplitV, idempotently', () => {
+  assert.deepEqual(WASM_TRAINING_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Slice', 'SplitV']);
   for (const config of WASM_TRAINING_KERNELS) {
     assert.equal(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc, config.kernelFunc, config.kernelName);
     assert.notEqual(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc, config.kernelFunc, config.kernelName);
