@@ -76,12 +76,15 @@ async function register(backend: ConcreteBackend): Promise<void> {
 /**
  * wasm lacks kernels a convnet's backward pass needs, and cpu has a very slow weight gradient;
  * both get composite kernels built from their fast ones once they are active. The native backend gets
- * TensorFlow's fused ReLU gradient.
+ * TensorFlow's fused ReLU gradient; it and wasm get a fused BatchNorm for training.
  */
 async function afterActivate(backend: ConcreteBackend): Promise<void> {
   if (backend === 'tensorflow' || backend === 'tensorflow-gpu') (await import('./native-kernels')).registerNativeGradients();
   const kernels = await import('./training-kernels');
-  if (backend === 'wasm') kernels.registerWasmTrainingKernels();
+  if (backend === 'wasm') {
+    kernels.registerWasmTrainingKernels();
+    (await import('./wasm-batch-norm')).registerWasmBatchNorm();
+  }
   if (backend === 'cpu') kernels.registerCpuTrainingKernels();
 }
 

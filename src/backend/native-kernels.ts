@@ -3,17 +3,15 @@
 // every activation for each ReLU of the backward pass (a fifth of a ResNet training step's time on the
 // 2-core machine). TensorFlow's own ReluGrad op does it in one. Likewise BatchNorm in training mode:
 // tfjs-layers builds it from moments + batchNorm, about 12 kernels forward and 35 backward per layer,
-// where TensorFlow has FusedBatchNormV3 and FusedBatchNormGradV3. The overrides apply only while the
-// native backend is active; on the others ReLU and BatchNorm keep tfjs's formulas.
+// where TensorFlow has FusedBatchNormV3 and FusedBatchNormGradV3 (the op and its contract:
+// batch-norm-training.ts). The ReLU override applies only while the native backend is active.
 import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from './batch-norm-training';
 
 /** The native backend's name in tfjs (tfjs-node and tfjs-node-gpu both register as 'tensorflow'). */
 const NATIVE = 'tensorflow';
 export const RELU_GRAD = 'ReluGrad';
 
-/** Kernels of this module; prefixed so they can never clash with a tfjs kernel name. */
-const BATCH_NORM_TRAINING = 'NativeFusedBatchNormTraining';
-const BATCH_NORM_TRAINING_GRAD = 'NativeFusedBatchNormTrainingGrad';
 
 interface OpAttr {
   name: string;
@@ -47,6 +45,7 @@ export function registerNativeGradients(): void {
   if (registered) return;
   registered = true;
   registerBatchNormTraining();
+  registerBatchNormTrainingGradient();
   tf.registerKernel({
     kernelName: RELU_GRAD,
     backendName: NATIVE,
@@ -72,29 +71,6 @@ export function registerNativeGradients(): void {
   });
 }
 
-/** Batch statistics and normalised output of one BatchNorm layer in training mode. */
-export interface BatchNormTrainingResult {
-  y: tf.Tensor;
-  mean: tf.Tensor1D;
-  /** Biased (divided by N) like tf.moments', so moving statistics are the same on every backend. */
-  variance: tf.Tensor1D;
-}
-
-/**
- * BatchNorm in training mode over all axes but the last, as one TensorFlow op with a one-op gradient,
- * when the native backend is active; null elsewhere (the caller then uses tfjs's composite). Only `y`
- * carries a gradient: the statistics feed the moving averages, which no loss depends on.
- */
-export function nativeBatchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormTrainingResult | null {
-  if (!registered || tf.getBackend() !== NATIVE || x.dtype !== 'float32') return null;
-  const [y, mean, unbiasedVariance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale: gamma, offset: beta }, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  // TensorFlow returns the Bessel-corrected variance (N / (N - 1)); undo it to match tf.moments.
-  const n = x.size / (x.shape[3] as number);
-  const variance = tf.mul(unbiasedVariance as tf.Tensor1D, (n - 1) / n) as tf.Tensor1D;
-  unbiasedVariance?.dispose();
-  return { y: y as tf.Tensor, mean: mean as tf.Tensor1D, variance };
-}
-
 function registerBatchNormTraining(): void {
   tf.registerKernel({
     kernelName: BATCH_NORM_TRAINING,
@@ -105,12 +81,18 @@ function registerBatchNormTraining(): void {
       // In training mode the op ignores its running-statistics inputs; it takes them empty.
       const emptyId = native.write(new Float32Array(0), [0], 'float32');
       const empty: tf.TensorInfo = { dataId: emptyId, shape: [0], dtype: 'float32' };
+      let out: tf.Tensor[];
       try {
         // Outputs: y, batch mean, batch variance (Bessel-corrected), and three reserve spaces for the gradient.
-        return native.executeMultipleOutputs('FusedBatchNormV3', batchNormAttrs(native, (attrs as { epsilon: number }).epsilon), [x, scale, offset, empty, empty], 6);
+        out = native.executeMultipleOutputs('FusedBatchNormV3', batchNormAttrs(native, (attrs as { epsilon: number }).epsilon), [x, scale, offset, empty, empty], 6);
       } finally {
         native.disposeData(emptyId);
       }
+      // Undo the Bessel correction (N / (N - 1)): the contract is tf.moments' biased variance.
+      const n = tf.util.sizeFromShape(x.shape) / (x.shape[3] as number);
+      const biased = tf.mul(out[2] as tf.Tensor, (n - 1) / n);
+      out[2]?.dispose();
+      return [out[0]!, out[1]!, biased, ...out.slice(3)];
     },
   });
   tf.registerKernel({
@@ -124,18 +106,6 @@ function registerBatchNormTraining(): void {
       const out = native.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(native, epsilon), [dy!, x!, scale!, reserve1!, reserve2!, reserve3!], 5);
       out.slice(3).forEach((t) => t.dispose());
       return out.slice(0, 3);
-    },
-  });
-  tf.registerGradient({
-    kernelName: BATCH_NORM_TRAINING,
-    inputsToSave: ['x', 'scale'],
-    outputsToSave: [false, false, false, true, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const [x, scale, reserve1, reserve2, reserve3] = saved as tf.Tensor[];
-      // One op gives all three gradients; the engine disposes them when the backward pass ends.
-      const [dx, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, { dy, x: x!, scale: scale!, reserve1: reserve1!, reserve2: reserve2!, reserve3: reserve3! }, attrs) as tf.Tensor[];
-      return { x: () => dx as tf.Tensor, scale: () => dScale as tf.Tensor, offset: () => dOffset as tf.Tensor };
     },
   });
 }

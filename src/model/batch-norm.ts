@@ -1,12 +1,12 @@
-// tfjs-layers' BatchNormalization, except that in training mode on the native TensorFlow backend it
-// normalises with TensorFlow's fused op (one kernel forward, one backward, instead of ~47). Every other
-// case (inference, wasm, cpu) is the stock layer's code. Serialised models say 'BatchNormalization' and
+// tfjs-layers' BatchNormalization, except that in training mode on the native and wasm backends it
+// normalises with one fused kernel forward and one backward instead of ~47 (src/backend/batch-norm-training.ts).
+// Every other case (inference, the cpu backend) is the stock layer's code. Serialised models say 'BatchNormalization' and
 // load as the stock layer, so exported models need nothing of this module.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchNormalization } from '@tensorflow/tfjs-layers/dist/layers/normalization';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
-import { nativeBatchNormTraining } from '../backend/native-kernels';
+import { batchNormTraining } from '../backend/batch-norm-training';
 import { stockLayerClass } from './stock-layer';
 
 /** The stock layer's state, private in its type declarations. */
@@ -37,7 +37,7 @@ export class FusedBatchNormalization extends stockLayerClass<typeof BatchNormali
       return super.call(inputs, kwargs);
     }
     return tf.tidy(() => {
-      const fused = nativeBatchNormTraining(input as tf.Tensor4D, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon);
+      const fused = batchNormTraining(input as tf.Tensor4D, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon);
       if (!fused) return super.call(inputs, kwargs) as tf.Tensor;
       updateMovingAverage(state.movingMean, fused.mean, state.momentum);
       updateMovingAverage(state.movingVariance, fused.variance, state.momentum);

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
-import { buildEmbeddingModel, FusedBatchNormalization, type EmbeddingModelOptions } from '../../src/model';
+import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model';
 import { tripletLoss } from '../../src/loss';
 import { createOptimizer, defaultEmbed, trainStep } from '../../src/train';
 import { Rng } from '../../src/util/rng';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/batch-norm-training';
+import { assertProbesClose, probeBatchNorm } from '../helpers/batch-norm-probe';
 
 // TensorFlow logs oneDNN/CPU-feature notices at load; they say nothing about correctness.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
@@ -169,38 +171,13 @@ void test("ReLU's gradient on the native backend is TensorFlow's fused ReluGrad:
 
 void test('BatchNorm in training mode on the native backend is one fused kernel each way, with the cpu backend\'s output, gradients and moving statistics', async (t) => {
   if (unavailable) return t.skip(unavailable);
-  const rng = new Rng(31);
-  const xs = uniform(rng, 4 * 5 * 3 * 6).map((v, i) => 3 * v + (i % 6)); // per-channel offsets: a non-trivial mean
-  const probe = uniform(rng, 4 * 5 * 3 * 6);
-  const gammaBeta = uniform(rng, 12);
-  const run = async (): Promise<{ outputs: Float32Array[]; kernels: string[] }> => {
-    const layer = new FusedBatchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: 'bn' });
-    layer.build([4, 5, 3, 6]);
-    layer.setWeights([tf.tensor1d(gammaBeta.slice(0, 6)), tf.tensor1d(gammaBeta.slice(6)), tf.zeros([6]), tf.ones([6])]);
-    const x = tf.tensor4d(xs, [4, 5, 3, 6]);
-    const p = tf.tensor4d(probe, [4, 5, 3, 6]);
-    let outputs: Float32Array[] = [];
-    // Awaited before the next backend runs: tf.profile reuses one record for every profile.
-    const profile = await tf.profile(() => {
-        const gammaBetaVars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, p)) as tf.Scalar, gammaBetaVars);
-        const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(layer.apply(v, { training: true }) as tf.Tensor, p)))(x);
-        const y = layer.apply(x, { training: true }) as tf.Tensor;
-        outputs = [y, dx, ...gammaBetaVars.map((v) => grads[v.name]!), ...layer.getWeights().slice(2)].map((r) => r.dataSync() as Float32Array);
-        tf.dispose([value, dx, y, ...Object.values(grads)]);
-    });
-    tf.dispose([x, p]);
-    layer.weights.forEach((w) => w.dispose());
-    return { outputs, kernels: profile.kernels.map((k) => k.name) };
-  };
-  const cpu = await (await on('cpu', run));
-  const native = await (await on('tensorflow', run));
-  const names = ['y', 'dx', 'dgamma', 'dbeta', 'moving mean (3 updates)', 'moving variance (3 updates)'];
-  native.outputs.forEach((o, i) => assertClose(o, cpu.outputs[i]!, 1e-4, names[i]!));
+  const cpu = await (await on('cpu', () => probeBatchNorm()));
+  const native = await (await on('tensorflow', () => probeBatchNorm()));
+  assertProbesClose(native, cpu, 1e-4, 'tensorflow');
   // The moving mean moved towards the per-channel offsets: the statistics really were updated.
   assert.ok(Math.abs(cpu.outputs[4]![5]! - (1 - 0.9 ** 3) * 5) < 0.5, `moving mean of channel 5: ${cpu.outputs[4]![5]}`);
   const kernels = native.kernels;
-  assert.ok(kernels.includes('NativeFusedBatchNormTraining') && kernels.includes('NativeFusedBatchNormTrainingGrad'), `kernels run: ${kernels.join(', ')}`);
+  assert.ok(kernels.includes(BATCH_NORM_TRAINING) && kernels.includes(BATCH_NORM_TRAINING_GRAD), `kernels run: ${kernels.join(', ')}`);
   assert.ok(!kernels.includes('Mean') && !kernels.includes('SquaredDifference'), 'the composite moments still ran');
   assert.ok(cpu.kernels.includes('Mean'), 'the cpu backend keeps the composite');
 });
