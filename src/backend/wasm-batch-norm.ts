@@ -5,24 +5,9 @@
 // backward, accumulating per channel in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from './batch-norm-training';
+import { heapView, type WasmHeapBackend } from './wasm-heap';
 
 const WASM = 'wasm';
-
-/** What these kernels use of tfjs-wasm's backend (BackendWasm). */
-interface WasmHeapBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  wasm: { HEAPU8: Uint8Array };
-}
-
-/**
- * A float32 view of a tensor's values in the heap. Views are made after every output is allocated: an
- * allocation may grow the heap, which detaches views of the old buffer.
- */
-function view(backend: WasmHeapBackend, info: tf.TensorInfo): Float32Array {
-  const { memoryOffset } = backend.dataIdMap.get(info.dataId);
-  return new Float32Array(backend.wasm.HEAPU8.buffer, memoryOffset, tf.util.sizeFromShape(info.shape));
-}
 
 function channelsLast4D(kernel: string, info: tf.TensorInfo | undefined, what: string): tf.TensorInfo {
   if (!info || info.shape.length !== 4 || info.dtype !== 'float32') {
@@ -48,10 +33,10 @@ const forwardConfig: tf.KernelConfig = {
       reserveInvStd: backend.makeOutput([channels], 'float32'),
       reserveUnused: backend.makeOutput([0], 'float32'),
     };
-    const xs = view(backend, x);
-    const gamma = view(backend, scale!);
-    const beta = view(backend, offset!);
-    const ys = view(backend, out.y);
+    const xs = heapView(backend, x);
+    const gamma = heapView(backend, scale!);
+    const beta = heapView(backend, offset!);
+    const ys = heapView(backend, out.y);
     const count = xs.length / channels;
     const sum = new Float64Array(channels);
     for (let i = 0; i < xs.length; i += channels) {
@@ -78,10 +63,10 @@ const forwardConfig: tf.KernelConfig = {
     for (let i = 0; i < xs.length; i += channels) {
       for (let c = 0; c < channels; c++) ys[i + c] = xs[i + c]! * a[c]! + shift[c]!;
     }
-    view(backend, out.mean).set(mean);
-    view(backend, out.variance).set(variance);
-    view(backend, out.reserveMean).set(mean);
-    view(backend, out.reserveInvStd).set(invStd);
+    heapView(backend, out.mean).set(mean);
+    heapView(backend, out.variance).set(variance);
+    heapView(backend, out.reserveMean).set(mean);
+    heapView(backend, out.reserveInvStd).set(invStd);
     return [out.y, out.mean, out.variance, out.reserveMean, out.reserveInvStd, out.reserveUnused];
   },
 };
@@ -104,12 +89,12 @@ const gradientConfig: tf.KernelConfig = {
       dScale: backend.makeOutput([channels], 'float32'),
       dOffset: backend.makeOutput([channels], 'float32'),
     };
-    const xs = view(backend, x);
-    const dy = view(backend, dyInfo);
-    const gamma = view(backend, scale!);
-    const mean = view(backend, reserve1!);
-    const invStd = view(backend, reserve2!);
-    const dx = view(backend, out.dx);
+    const xs = heapView(backend, x);
+    const dy = heapView(backend, dyInfo);
+    const gamma = heapView(backend, scale!);
+    const mean = heapView(backend, reserve1!);
+    const invStd = heapView(backend, reserve2!);
+    const dx = heapView(backend, out.dx);
     const count = xs.length / channels;
     const sumDy = new Float64Array(channels);
     const sumDyCentred = new Float64Array(channels);
@@ -124,8 +109,8 @@ const gradientConfig: tf.KernelConfig = {
     const k1 = new Float64Array(channels);
     const k2 = new Float64Array(channels);
     const k3 = new Float64Array(channels);
-    const dScale = view(backend, out.dScale);
-    const dOffset = view(backend, out.dOffset);
+    const dScale = heapView(backend, out.dScale);
+    const dOffset = heapView(backend, out.dOffset);
     for (let c = 0; c < channels; c++) {
       const s = invStd[c]!;
       k1[c] = gamma[c]! * s;

@@ -59,14 +59,37 @@ void test.before(async () => {
   await tf.setBackend('wasm');
 });
 
-void test('registerWasmTrainingKernels adds Conv2DBackpropFilter and replaces Conv2DBackpropInput, Tile, Slice and SplitV, idempotently', () => {
-  assert.deepEqual(WASM_TRAINING_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Slice', 'SplitV']);
+void test('registerWasmTrainingKernels adds Conv2DBackpropFilter and replaces Conv2DBackpropInput, Tile, Slice, SplitV and MaxPoolGrad, idempotently', () => {
+  assert.deepEqual(WASM_TRAINING_KERNELS.map((k) => k.kernelName), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Slice', 'SplitV', 'MaxPoolGrad']);
   for (const config of WASM_TRAINING_KERNELS) {
     assert.equal(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc, config.kernelFunc, config.kernelName);
     assert.notEqual(tf.getKernel(config.kernelName, 'cpu')?.kernelFunc, config.kernelFunc, config.kernelName);
   }
   assert.doesNotThrow(() => registerWasmTrainingKernels());
 });
+
+// ---- MaxPoolGrad against cpu ----
+
+// tfjs-wasm's own kernel drops the gradient of windows whose maximum is negative: the first case has
+// such windows. Values rounded to a few levels, so windows also hold ties: the gradient goes to the first maximum.
+for (const [filter, stride, pad] of [[3, 2, 'same'], [2, 2, 'valid'], [3, 1, 'same'], [3, 2, 'valid']] as const) {
+  void test(`MaxPoolGrad ${filter}x${filter} stride ${stride} ${pad} matches cpu, ties and negative windows included`, async () => {
+    const shape: [number, number, number, number] = [2, 9, 8, 5];
+    const xData = values(2 * 9 * 8 * 5, filter * 10 + stride).map((v) => Math.round(v * 2) / 2 - 0.25);
+    const grads = await onCpuThenWasm(async () => {
+      const x = tf.tensor4d(xData, shape);
+      const y = tf.maxPool(x, filter, stride, pad);
+      const dy = tf.tensor4d(values(y.size, 3), y.shape);
+      const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, filter, stride, pad), dy)))(x);
+      const data = { dx: (await dx.data()) as Float32Array, negativeWindows: Array.from(await y.data()).filter((v) => v < 0).length };
+      tf.dispose([x, y, dy, dx]);
+      return data;
+    });
+    assert.ok(grads[0].negativeWindows > 0, 'no window with a negative maximum');
+    assert.ok(grads[0].dx.some((v) => v !== 0), 'the cpu gradient is all zeros');
+    assert.deepEqual(Array.from(grads[1].dx), Array.from(grads[0].dx));
+  });
+}
 
 // ---- Conv2DBackpropFilter against cpu ----
 
