@@ -280,7 +280,7 @@ async function main(): Promise<void> {
         data.cache.push(result);
         for (const m of measurements.filter((x) => x.shape === name && x.result)) {
           const epochS = result.trainImages / (m.result as NonNullable<Measurement['result']>).train.imagesPerS;
-          data.cacheLoadPerEpoch.push({ dataset: name, backend: m.backend, loadS: result.loadS, epochS: round(epochS, 1), share: round(result.loadS / epochS, 5) });
+          data.cacheLoadPerEpoch.push({ dataset: name, backend: backendLabel(m.backend, m.wasmThreads), loadS: result.loadS, epochS: round(epochS, 1), share: round(result.loadS / epochS, 5) });
         }
         if (name === 'lfw-cpu') {
           data.pairEval = await benchPairEval(dataset, config, 5);

@@ -302,14 +302,6 @@ const splitVConfig: tf.KernelConfig = {
   },
 };
 
-/**
- * Max pooling's gradient: each window's dy goes to the first position (row-major) holding the window's
- * maximum, as on the cpu backend and in TensorFlow. tfjs-wasm 4.22's kernel drops the gradient of every
- * window whose maximum is negative (it starts its search from 0, not -Infinity), and on ties picks
- * another position. In this project's ResNets a ReLU comes before the pooling, so that never cost a
- * gradient, but the kernel is wrong. This one is right, and faster on the stem's pooling at batch 16
- * (16 x 56 x 46 x 64): about 50 ms against 83-105.
- */
 let scratch = new Float64Array(0);
 
 /** A zeroed float64 buffer of at least n values, reused between calls (a fresh 21 MB one a step showed in the time). */
@@ -320,6 +312,14 @@ function float64Scratch(n: number): Float64Array {
   return view;
 }
 
+/**
+ * Max pooling's gradient: each window's dy goes to the first position (row-major) holding the window's
+ * maximum, as on the cpu backend and in TensorFlow. tfjs-wasm 4.22's kernel drops the gradient of every
+ * window whose maximum is negative (it starts its search from 0, not -Infinity), and on ties picks
+ * another position. In this project's ResNets a ReLU comes before the pooling, so that never cost a
+ * gradient, but the kernel is wrong. This one is right, and faster on the stem's pooling at batch 16
+ * (16 x 56 x 46 x 64): about 50 ms against 83-105.
+ */
 const maxPoolGradConfig: tf.KernelConfig = {
   kernelName: tf.MaxPoolGrad,
   backendName: WASM,
@@ -379,7 +379,7 @@ export const WASM_MISSING_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropF
  * Kernels wasm has but implements as scalar loops, replaced by equivalents built from its fast kernels.
  * Measured on one ResNet-18 step (16 images of 112 x 112 x 1, single-threaded): Conv2DBackpropInput
  * took 12.6 s of 15.7 s natively; Tile took 1.4 s. Slice and SplitV copy their whole source per piece
- * (see heapSlice).
+ * (see heapSlice); MaxPoolGrad loses gradients (see maxPoolGradConfig).
  */
 export const WASM_REPLACED_KERNELS: readonly tf.KernelConfig[] = [conv2dBackpropInputConfig, tileConfig, sliceConfig, splitVConfig, maxPoolGradConfig];
 
