@@ -7,7 +7,8 @@
 //   npm run facenet -- sweep --config ... --trial optimizer.learningRate=0.001 --trial optimizer.learningRate=0.0003
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { pipelineLogger } from './temporal/logger';
 import { createActivities } from './activities';
@@ -97,13 +98,25 @@ async function runCommand(opts: { config: string; set: string[]; runId?: string;
   try {
     const workers = await createWorkers({ connection: nativeConnection, namespace: target.namespace, roles: ALL_ROLES, activities: createActivities({ projectRoot }) });
     const result = handle.result() as Promise<TrainResult>;
+    const resume = `npm start -- --config ${opts.config} --run-id ${workflowId}`;
+    let interrupted = false;
     process.once('SIGINT', () => {
-      console.log(`\nCancelling: training stops after a checkpoint. Resume with: npm start -- --config ${opts.config} --run-id ${workflowId}`);
+      interrupted = true;
+      console.log(`\nCancelling: training stops after a checkpoint. Resume with: ${resume}`);
       void handle.cancel();
     });
     const finished = runWorkers(workers, result);
     await showProgress(handle, finished.catch(() => undefined));
-    const summary = await result;
+    let summary: TrainResult;
+    try {
+      summary = await result;
+    } catch (err) {
+      // The cancellation the user asked for is not an error; 130 is the shell's code for an interrupted command.
+      if (!interrupted || !(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure)) throw err;
+      console.log(`Cancelled; the latest checkpoint is kept. Resume with: ${resume}`);
+      process.exitCode = 130;
+      return;
+    }
     console.log(JSON.stringify(summary, null, 2));
     if (summary.reportPath) console.log(`Report: ${summary.reportPath}`);
   } finally {

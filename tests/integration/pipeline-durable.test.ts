@@ -6,14 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { findTemporalCli } from '../../temporal/cli-binary';
 import type { Progress, TrainInput, TrainResult } from '../../activities/types';
 import { readMetricsLog } from '../../src/run/metrics-log';
 import { verifyCheckpoint } from '../../src/train';
 import * as pipeline from '../../src/pipeline';
-import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
+import { startTemporal, uniqueQueue, waitForEpoch, type TemporalTestEnv } from '../helpers/temporal';
 import { startWorkerProcess, type Queues } from '../helpers/worker-process';
 
 const ROOT = join(__dirname, '..', '..');
@@ -41,28 +41,6 @@ function smokeInput(q: Queues, extra: string[] = []): TrainInput {
     taskQueues: { cpu: q.cpu, accel: q.accel },
     heartbeatTimeout: '6s',
   };
-}
-
-/**
- * Waits until the training activity running `epoch` has heartbeated (heartbeats are throttled, so the first one,
- * sent as the epoch starts, may be the only one seen), then a little longer, to land inside the epoch.
- */
-async function waitForEpoch(handle: WorkflowHandle, epoch: number, thenMs: number, timeoutMs = 240_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const desc = await handle.describe();
-    for (const a of desc.raw.pendingActivities ?? []) {
-      const payload = a.heartbeatDetails?.payloads?.[0];
-      if (a.activityType?.name !== 'trainEpochs' || !payload?.data) continue;
-      const details = JSON.parse(Buffer.from(payload.data).toString()) as { epoch: number };
-      if (details.epoch === epoch) {
-        await new Promise((r) => setTimeout(r, thenMs));
-        return;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`no heartbeat from epoch ${epoch} within ${timeoutMs / 1000} s`);
 }
 
 function finalWeightsSha(runDir: string, epoch: number): string {
