@@ -11,7 +11,7 @@
 //   BATCH_NORM_TRAINING_GRAD inputs dy, x, scale, reserve1..3; attr epsilon; outputs dx, dscale, doffset
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Kernel names of this project's, prefixed so they can never clash with a tfjs kernel. */
+/** This project's kernel names, prefixed so they can never clash with a tfjs kernel. */
 export const BATCH_NORM_TRAINING = 'FacenetFusedBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'FacenetFusedBatchNormTrainingGrad';
 
