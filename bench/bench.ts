@@ -18,7 +18,7 @@ import { benchShape, profileStep, type ShapeResult, type StepProfile } from './t
 import { probeTorch, PYTHON, runTorch, torchArgs, torchScript, TORCH_INSTALL_HINT, type TorchResult } from './torch';
 import type { BenchReport, Measurement, TorchSection } from './types';
 import { measureTorchConvRates, type ConvRate } from './conv-ceiling';
-import { MAX_WASM_THREADS, wasmThreadCount } from '../src/backend/wasm-threads';
+import { MAX_WASM_THREADS, parseWasmThreadCount, wasmThreadCount } from '../src/backend/wasm-threads';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const ALL_BACKENDS: ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -64,8 +64,8 @@ function today(): string {
 function wasmThreadVariants(option: string | undefined): number[] {
   if (option === undefined) return [wasmThreadCount()];
   return option.split(',').map((v) => {
-    const n = Number(v.trim());
-    if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) throw new Error(`--wasm-threads: each value must be a whole number from 1 to ${MAX_WASM_THREADS}, got "${v}"`);
+    const n = parseWasmThreadCount(v);
+    if (n === null) throw new Error(`--wasm-threads: each value must be a whole number from 1 to ${MAX_WASM_THREADS}, got "${v}"`);
     return n;
   });
 }

@@ -37,6 +37,12 @@ declare const WebAssembly: {
   instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }>;
 };
 
+/** A thread count as written by a user (environment variable or bench option): a whole number 1..8, else null. */
+export function parseWasmThreadCount(raw: string): number | null {
+  const n = Number(raw.trim());
+  return Number.isInteger(n) && n >= 1 && n <= MAX_WASM_THREADS ? n : null;
+}
+
 /**
  * Threads for the wasm backend: FACENET_WASM_THREADS if set (1 = the single-threaded build), else every
  * logical core this process may use, at most MAX_WASM_THREADS.
@@ -44,8 +50,8 @@ declare const WebAssembly: {
 export function wasmThreadCount(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env['FACENET_WASM_THREADS'];
   if (raw === undefined || raw === '') return Math.min(os.availableParallelism(), MAX_WASM_THREADS);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+  const n = parseWasmThreadCount(raw);
+  if (n === null) {
     throw new Error(`FACENET_WASM_THREADS must be a whole number from 1 to ${MAX_WASM_THREADS}, got "${raw}". Unset it to use every core.`);
   }
   return n;
