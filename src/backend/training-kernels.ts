@@ -162,11 +162,11 @@ export function conv2dBackpropInputViaConv(
   });
 }
 
-function asTensor4D(info: tf.TensorInfo, name: string): tf.Tensor4D {
+function asTensor4D(kernel: string, info: tf.TensorInfo, name: string): tf.Tensor4D {
   // The engine hands kernels the op's input tensors; a bare TensorInfo would mean a caller ran the
   // kernel through backend internals, which this composite kernel does not support.
   if (!(info instanceof tf.Tensor) || info.rank !== 4) {
-    throw new Error(`Conv2DBackpropFilter (wasm): expected input '${name}' to be a rank-4 tensor, but got shape [${info.shape.join(', ')}]`);
+    throw new Error(`${kernel} (wasm): expected input '${name}' to be a rank-4 tensor, but got shape [${info.shape.join(', ')}]`);
   }
   return info as tf.Tensor4D;
 }
@@ -185,7 +185,7 @@ const conv2dBackpropFilterConfig: tf.KernelConfig = {
     const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     rejectNchw('Conv2DBackpropFilter', a.dataFormat);
     return conv2dBackpropFilterViaConv(
-      asTensor4D(x, 'x'), asTensor4D(dy, 'dy'), a.filterShape, a.strides, a.pad, a.dimRoundingMode,
+      asTensor4D(tf.Conv2DBackpropFilter, x, 'x'), asTensor4D(tf.Conv2DBackpropFilter, dy, 'dy'), a.filterShape, a.strides, a.pad, a.dimRoundingMode,
     );
   },
 };
@@ -198,7 +198,7 @@ const conv2dBackpropInputConfig: tf.KernelConfig = {
     const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     rejectNchw('Conv2DBackpropInput', a.dataFormat);
     return conv2dBackpropInputViaConv(
-      asTensor4D(dy, 'dy'), asTensor4D(filter, 'filter'), a.inputShape, a.strides, a.pad, a.dimRoundingMode,
+      asTensor4D(tf.Conv2DBackpropInput, dy, 'dy'), asTensor4D(tf.Conv2DBackpropInput, filter, 'filter'), a.inputShape, a.strides, a.pad, a.dimRoundingMode,
     );
   },
 };
