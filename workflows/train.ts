@@ -132,12 +132,13 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
             epochSeconds,
           })
         : epoch;
-      // An epoch followed by another one writes its checkpoint while that one trains (it is orchestration
-      // time otherwise); one followed by an evaluation or the end writes it before it completes.
-      const deferLastCheckpoint = !(last % plan.evalEvery === 0 || last === plan.epochs || progress.stopAfterEpoch !== null);
+      // Every epoch's checkpoint is written on the worker's checkpoint thread while what follows runs (it is
+      // orchestration time otherwise): the next epoch, or the evaluation, which embeds meanwhile and waits
+      // for the write before it records its result. A write lost with its worker is made up by retraining
+      // that epoch, deterministically, in whichever activity comes next.
       const summaries = grouped
-        ? await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath, deferLastCheckpoint })
-        : [await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, deferCheckpoint: deferLastCheckpoint })];
+        ? await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath, deferLastCheckpoint: true })
+        : [await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, deferCheckpoint: true })];
       for (const summary of summaries) {
         lastEpoch = summary;
         epochSeconds.push(summary.seconds);

@@ -8,11 +8,12 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { RunConfig } from '../config/schema';
 import { assembleBatch, resolveSplit, type CachedDataset, type Normalization, type TestPair } from '../data';
 import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerification, type KFoldReport, type VerificationReport } from '../eval';
-import { checkpointName, embedBatches } from '../train';
-import { upsertMetricsRow } from '../run/metrics-log';
+import { checkpointName, embedBatches, type TrainingSession } from '../train';
+import { readMetricsLog, upsertMetricsRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { writeJsonAtomic } from '../util/durable-fs';
 import { openSession } from './sessions';
+import { trainRunEpochs } from './train';
 import type { ProgressFn } from './data';
 
 export interface EvalResult {
@@ -80,15 +81,7 @@ export async function evaluateRun(
     const done = JSON.parse(readFileSync(resultPath, 'utf8')) as EvalFile;
     if (!opts.final || done.view2 !== null || !needsView2(readRunConfig(runDir))) return summarize(done, resultPath);
   }
-  const { session, config } = await openSession(runDir, cachePath);
-  // The checkpoint evaluated (and possibly named best) must be on disk, not still being written.
-  await session.flushCheckpoint();
-  if (session.state.epoch !== epoch || session.state.step !== 0) {
-    throw new Error(
-      `Evaluation of epoch ${epoch} needs checkpoint ${checkpointName(epoch)}, but the run's latest valid checkpoint is ` +
-        `${checkpointName(session.state.epoch, session.state.step)}.`,
-    );
-  }
+  const { session, config } = await sessionAtEpoch(runDir, epoch, cachePath, opts.onProgress);
   const data = session.data;
   if (!data) throw new Error('The training session has no dataset; evaluation needs the cached dataset.');
   const { dataset, split, normalization } = data;
@@ -115,6 +108,11 @@ export async function evaluateRun(
     view2 = evaluateKFold(v2dist, v2.testPairs.map((p) => p.same), v2.testPairs.map((p) => p.fold), { farTargets });
   }
 
+  // The epoch's checkpoint may still be being written on the checkpoint thread (the training activity
+  // left it to overlap this evaluation's embedding). The evaluation is recorded, and the checkpoint
+  // possibly named best, only once it is whole on disk.
+  await session.flushCheckpoint();
+
   const file: EvalFile = {
     epoch,
     checkpoint: checkpointName(epoch),
@@ -137,6 +135,37 @@ export async function evaluateRun(
   upsertMetricsRow(runPaths(runDir).metrics, { epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold });
   await session.recordEvaluation({ metric: 'accuracy', value: result.accuracy, threshold: result.threshold });
   return result;
+}
+
+/**
+ * The run's session at the end of `epoch`. When that epoch's checkpoint was written in the background and
+ * lost with its process (the worker died before the write landed), the session restored from disk is
+ * behind: the epochs the metrics log says were trained are retrained from the checkpoint before them,
+ * which is deterministic, so the evaluated weights are those the lost checkpoint held.
+ */
+async function sessionAtEpoch(runDir: string, epoch: number, cachePath: string, onProgress?: ProgressFn): Promise<{ session: TrainingSession; config: RunConfig }> {
+  let { session, config } = await openSession(runDir, cachePath);
+  const behind = session.state.epoch < epoch;
+  if (behind && trainedEpochsLogged(runDir, session.state.epoch + 1, epoch)) {
+    onProgress?.({ phase: 'retraining epochs whose checkpoint was lost', epoch, from: session.state.epoch + 1 });
+    await trainRunEpochs(runDir, session.state.epoch + 1, epoch, cachePath, { onProgress, deferLastCheckpoint: true });
+    ({ session, config } = await openSession(runDir, cachePath));
+  }
+  if (session.state.epoch !== epoch || session.state.step !== 0) {
+    throw new Error(
+      `Evaluation of epoch ${epoch} needs checkpoint ${checkpointName(epoch)}, but the run's latest valid checkpoint is ` +
+        `${checkpointName(session.state.epoch, session.state.step)}` +
+        (session.state.epoch < epoch ? ` and the metrics log does not show epoch ${epoch} as trained: train it first.` : '.'),
+    );
+  }
+  return { session, config };
+}
+
+/** True when metrics.csv has a training row (a loss) for every epoch first..last. */
+function trainedEpochsLogged(runDir: string, first: number, last: number): boolean {
+  const trained = new Set(readMetricsLog(runPaths(runDir).metrics).filter((r) => Number.isFinite(r.loss)).map((r) => r.epoch));
+  for (let e = first; e <= last; e++) if (!trained.has(e)) return false;
+  return true;
 }
 
 /** LFW trained on View 1 is also scored on View 2 at the end, as the reference reported it. */

@@ -1,6 +1,7 @@
 // Epoch checkpoints written in the background (deferCheckpoint): the weights are those of a run that
 // wrote every checkpoint before going on, a deferred checkpoint lost with its process is made up by
-// retraining that epoch, and a failed background write is reported rather than taken for a saved one.
+// retraining that epoch (by the next epoch or by the evaluation), and a failed background write is
+// reported rather than taken for a saved one.
 // The smoke config on the real AT&T images, cpu backend (a tiny model: seconds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pipeline from '../../src/pipeline';
 import { readMetricsLog } from '../../src/run/metrics-log';
-import { verifyCheckpoint } from '../../src/train';
+import { readBest, verifyCheckpoint } from '../../src/train';
 
 const ROOT = join(__dirname, '..', '..');
 const DATA_PRESENT = existsSync(join(ROOT, '..', 'shared', 'datasets', 'att_faces', 's1'));
@@ -49,10 +50,15 @@ async function trainEpoch2WithFailingWrite(run: { runDir: string; cachePath: str
 }
 
 let straight: string;
+let straightEval: pipeline.EvalResult;
+
+/** The figures of an evaluation, without the run-specific result path. */
+const figures = ({ resultPath: _, ...rest }: pipeline.EvalResult) => rest;
 
 test('setup: a run that writes every checkpoint before going on', { skip }, async () => {
   const run = await newRun('straight');
   for (let epoch = 1; epoch <= 3; epoch++) await pipeline.trainRunEpoch(run.runDir, epoch, run.cachePath);
+  straightEval = await pipeline.evaluateRun(run.runDir, 3, run.cachePath);
   pipeline.closeSession(run.runDir);
   straight = run.runDir;
 });
@@ -129,6 +135,53 @@ test('a background write that failed before the next epoch starts fails that epo
   await pipeline.trainRunEpoch(run.runDir, 3, run.cachePath);
   pipeline.closeSession(run.runDir);
   assert.ok(weights(run.runDir, 3).equals(weights(straight, 3)));
+});
+
+test('an evaluation right after a deferred checkpoint embeds while it is written, and waits for it before recording', { skip }, async () => {
+  const run = await newRun('eval-deferred');
+  await pipeline.trainRunEpochs(run.runDir, 1, 3, run.cachePath, { deferLastCheckpoint: true });
+  const { session } = await pipeline.openSession(run.runDir, run.cachePath);
+  assert.equal(session.pendingCheckpoint, 'epoch-0003');
+  let pendingWhileEmbedding: string | null = null;
+  const ev = await pipeline.evaluateRun(run.runDir, 3, run.cachePath, {
+    onProgress: (p) => void (p['phase'] === 'embedding' && (pendingWhileEmbedding = session.pendingCheckpoint)),
+  });
+  assert.equal(pendingWhileEmbedding, 'epoch-0003', 'the evaluation waited for the write before embedding, so nothing overlapped');
+  assert.equal(session.pendingCheckpoint, null, 'the evaluation returned without waiting for the checkpoint it names');
+  pipeline.closeSession(run.runDir);
+  assert.equal(await verifyCheckpoint(checkpoint(run.runDir, 3)), null);
+  assert.ok(weights(run.runDir, 3).equals(weights(straight, 3)));
+  assert.deepEqual(figures(ev), figures(straightEval));
+  assert.equal((await readBest(join(run.runDir, 'checkpoints')))?.checkpoint, 'epoch-0003');
+});
+
+test('an evaluation after a deferred checkpoint lost with its process retrains that epoch and scores the same weights', { skip }, async () => {
+  const run = await newRun('eval-lost');
+  await pipeline.trainRunEpochs(run.runDir, 1, 3, run.cachePath, { deferLastCheckpoint: true });
+  const { session } = await pipeline.openSession(run.runDir, run.cachePath);
+  await session.flushCheckpoint();
+  // The worker "dies" after the training activity completed but before checkpoint 3 reached the disk.
+  pipeline.closeSession(run.runDir);
+  rmSync(checkpoint(run.runDir, 3), { recursive: true });
+  const ev = await pipeline.evaluateRun(run.runDir, 3, run.cachePath);
+  pipeline.closeSession(run.runDir);
+  assert.equal(await verifyCheckpoint(checkpoint(run.runDir, 3)), null);
+  assert.ok(weights(run.runDir, 3).equals(weights(straight, 3)), 'the retrained epoch 3 differs');
+  assert.deepEqual(figures(ev), figures(straightEval));
+  const log = readMetricsLog(join(run.runDir, 'metrics.csv'));
+  assert.deepEqual(log.map((r) => r.epoch), [1, 2, 3]);
+  assert.deepEqual(log.map((r) => r.loss), readMetricsLog(join(straight, 'metrics.csv')).map((r) => r.loss));
+});
+
+test('an evaluation of an epoch that was never trained is refused, not trained', { skip }, async () => {
+  const run = await newRun('eval-untrained');
+  await pipeline.trainRunEpochs(run.runDir, 1, 2, run.cachePath);
+  await assert.rejects(
+    pipeline.evaluateRun(run.runDir, 3, run.cachePath),
+    /Evaluation of epoch 3 needs checkpoint epoch-0003, but the run's latest valid checkpoint is epoch-0002 and the metrics log does not show epoch 3 as trained: train it first\./,
+  );
+  pipeline.closeSession(run.runDir);
+  assert.equal(existsSync(checkpoint(run.runDir, 3)), false);
 });
 
 test('cleanup', () => {
