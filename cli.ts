@@ -12,6 +12,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { pipelineLogger } from './temporal/logger';
 import { createActivities } from './activities';
+import { preloadBackend } from './src/pipeline';
 import type { Progress, RetrainInput, SweepInput, TrainInput, TrainResult } from './activities/types';
 import { ALL_ROLES, createWorkers, runWorkers } from './temporal/workers';
 import { clientConnection, ensureSearchAttributes, resolveTemporal, workerConnection, type TemporalTarget } from './temporal/connection';
@@ -94,6 +95,7 @@ async function runCommand(opts: { config: string; set: string[]; runId?: string;
     await close();
     return;
   }
+  await preloadBackend();
   const nativeConnection = await workerConnection(target);
   try {
     const workers = await createWorkers({ connection: nativeConnection, namespace: target.namespace, roles: ALL_ROLES, activities: createActivities({ projectRoot }) });

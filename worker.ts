@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { Runtime } from '@temporalio/worker';
 import { pipelineLogger } from './temporal/logger';
 import { createActivities } from './activities';
+import { preloadBackend } from './src/pipeline';
 import { ALL_ROLES, createWorkers, runWorkers, type WorkerRole } from './temporal/workers';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { clientConnection, ensureSearchAttributes, resolveTemporal, workerConnection } from './temporal/connection';
@@ -35,6 +36,8 @@ export async function main(argv = process.argv): Promise<void> {
   } finally {
     await client.close();
   }
+  // Before polling: loading a native backend blocks the event loop for most of a second.
+  if (roles.includes('accel')) await preloadBackend();
   const connection = await workerConnection(target);
   try {
     const workers = await createWorkers({

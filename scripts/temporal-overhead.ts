@@ -2,7 +2,9 @@
 // for each training activity (trainEpochs, or trainEpoch in older histories), the wall time from the
 // completion of the activity before it (training or evaluation) to its own completion, minus the
 // training seconds it measured itself (its steps), per epoch. The difference is scheduling, polling,
-// heartbeats, session reuse and the checkpoint write.
+// heartbeats, session reuse and the checkpoint write. Evaluation activities are timed apart (start to
+// completion): an epoch's checkpoint may be written while the evaluation after it runs, and a cost
+// moved there is not a cost saved.
 //
 //   npx tsx scripts/temporal-overhead.ts <workflowId> [--out results/temporal-overhead.json]
 import { Command } from 'commander';
@@ -39,8 +41,15 @@ async function runIds(client: Client, workflowId: string): Promise<string[]> {
 
 type EpochResult = Record<string, number>;
 
-export async function measureOverhead(client: Client, workflowId: string): Promise<ActivityTiming[]> {
+/** One evaluation activity: the epoch it scored and how long it ran (start to completion). */
+interface EvaluationTiming {
+  epoch: number;
+  seconds: number;
+}
+
+export async function measureOverhead(client: Client, workflowId: string): Promise<{ training: ActivityTiming[]; evaluations: EvaluationTiming[] }> {
   const out: ActivityTiming[] = [];
+  const evaluations: EvaluationTiming[] = [];
   for (const runId of await runIds(client, workflowId)) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const scheduled = new Map<string, string>(); // scheduled event id -> activity type
@@ -62,6 +71,7 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
         });
       }
     }
+    for (const d of done) if (d.type === 'evaluate' && d.result && !Array.isArray(d.result)) evaluations.push({ epoch: d.result['epoch']!, seconds: d.at - d.startedAt });
     for (let i = 1; i < done.length; i++) {
       const prev = done[i - 1]!;
       const cur = done[i]!;
@@ -82,7 +92,7 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
       });
     }
   }
-  return out;
+  return { training: out, evaluations };
 }
 
 function summarize(activities: ActivityTiming[]) {
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
   const target = await resolveTemporal();
   const connection = await clientConnection(target);
   try {
-    const activities = await measureOverhead(new Client({ connection, namespace: target.namespace }), workflowId);
+    const { training: activities, evaluations } = await measureOverhead(new Client({ connection, namespace: target.namespace }), workflowId);
     if (activities.length === 0) throw new Error(`${workflowId} has no training activity that follows another activity.`);
     const summary = {
       workflowId,
@@ -115,6 +125,8 @@ async function main(): Promise<void> {
       // The first training activity also builds the model and loads the dataset cache (about a second for
       // att-cpu), which any trainer does once; later ones reuse that session.
       afterSessionStart: activities.length > 1 ? summarize(activities.slice(1)) : null,
+      evaluationMeanSeconds: evaluations.reduce((s, e) => s + e.seconds, 0) / Math.max(evaluations.length, 1),
+      evaluations,
       activities,
     };
     console.log(JSON.stringify({ ...summary, activities: undefined }, null, 2));

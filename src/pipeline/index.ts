@@ -6,5 +6,5 @@ export { trainRunEpoch, trainRunEpochs, type EpochResult } from './train';
 export { evaluateRun, evalPath, embedImages, type EvalResult, type EvalFile } from './evaluate';
 export { writeRunReport, latestEvalFile } from './report';
 export { exportRunModel } from './export';
-export { openSession, closeSession, ensureBackend } from './sessions';
+export { openSession, closeSession, ensureBackend, preloadBackend } from './sessions';
 export { datasetFingerprint, readChampion, promoteChampion, type ChampionRecord } from './champion';

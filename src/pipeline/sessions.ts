@@ -2,7 +2,7 @@
 // rebuild the model and reload its checkpoint; a session that does not match the latest checkpoint
 // (another worker trained meanwhile, or this one crashed) is replaced by one restored from disk.
 import { initBackend, type BackendChoice } from '../backend';
-import type { RunConfig } from '../config/schema';
+import type { BackendName, RunConfig } from '../config/schema';
 import { checkpointName, createTrainingSession, listCheckpoints, parseCheckpointName, type TrainingSession } from '../train';
 import { readRunConfig, runPaths } from '../run/run-dir';
 
@@ -11,7 +11,27 @@ let activeBackend: { requested: string; choice: BackendChoice } | null = null;
 
 export async function ensureBackend(config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
   // A worker machine may force its backend (e.g. a GPU worker) whatever the run config says.
-  const requested = (env['FACENET_BACKEND'] as RunConfig['backend'] | undefined) ?? config.backend;
+  return activateBackend((env['FACENET_BACKEND'] as BackendName | undefined) ?? config.backend);
+}
+
+/**
+ * Loads the backend this worker will most likely train on (FACENET_BACKEND, else auto: what the shipped
+ * configs ask for) before it takes any activity. Loading TensorFlow takes most of a second, once a
+ * process; left to the first training activity it would count in the first run's epoch time. A run that
+ * asks for another backend still gets it (ensureBackend switches). A backend that cannot load is
+ * reported here and again, with what to do, by the activity that needs it: null then.
+ */
+export async function preloadBackend(env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice | null> {
+  const requested = (env['FACENET_BACKEND'] as BackendName | undefined) ?? 'auto';
+  try {
+    return await activateBackend(requested);
+  } catch (err) {
+    console.warn(`Could not load the ${requested} backend at worker start: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+async function activateBackend(requested: BackendName): Promise<BackendChoice> {
   if (activeBackend?.requested === requested) return activeBackend.choice;
   for (const { session } of sessions.values()) session.dispose();
   sessions.clear();

@@ -1,11 +1,14 @@
 // Every installed backend runs the same small computation with the same result; missing ones are
-// reported with how to install them. The cpu backend's composite weight gradient matches its own.
+// reported with how to install them. The cpu backend's composite weight gradient matches its own. A
+// worker preloads its backend, and runs reuse or switch it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AUTO_ORDER, BackendUnavailableError, availableBackends, initBackend } from '../../src/backend';
 import { registerCpuTrainingKernels } from '../../src/backend/training-kernels';
+import { ensureBackend, preloadBackend } from '../../src/pipeline';
+import type { RunConfig } from '../../src/config/schema';
 
 test('each installed backend computes a conv2d + matmul identically; the others are reported', async (t) => {
   const { available, missing } = await availableBackends();
@@ -58,4 +61,23 @@ test('the composite Conv2DBackpropFilter on cpu matches the native one', async (
   const b = composite.flat(3);
   const worst = Math.max(...a.map((v, i) => Math.abs(v - (b[i] as number)) / (Math.abs(v) + 1e-3)));
   assert.ok(worst < 1e-4, `relative error ${worst}`);
+});
+
+test('a worker preloads FACENET_BACKEND: a run asking for it reuses it, one asking for another switches, one that cannot load is reported', async (t) => {
+  const { missing } = await availableBackends();
+  const warnings: string[] = [];
+  t.mock.method(console, 'warn', (msg: string) => void warnings.push(msg));
+  t.mock.method(console, 'log', () => undefined);
+  const preloaded = await preloadBackend({ FACENET_BACKEND: 'cpu' });
+  assert.equal(preloaded?.backend, 'cpu');
+  assert.equal(tf.getBackend(), 'cpu');
+  const run = { backend: 'auto' } as RunConfig;
+  assert.equal(await ensureBackend(run, { FACENET_BACKEND: 'cpu' }), preloaded, 'the preloaded backend was initialised again');
+  assert.equal((await ensureBackend({ backend: 'wasm' } as RunConfig, {})).backend, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  const absent = missing[0];
+  if (!absent) return t.skip('every backend is installed here');
+  assert.equal(await preloadBackend({ FACENET_BACKEND: absent.backend }), null);
+  assert.match(warnings.join('\n'), new RegExp(`Could not load the ${absent.backend} backend at worker start: The ${absent.backend} backend is not installed`));
+  assert.equal(tf.getBackend(), 'wasm', 'a failed preload changed the active backend');
 });
