@@ -95,10 +95,10 @@ async function runCommand(opts: { config: string; set: string[]; runId?: string;
     await close();
     return;
   }
-  await preloadBackend();
   const nativeConnection = await workerConnection(target);
   try {
     const workers = await createWorkers({ connection: nativeConnection, namespace: target.namespace, roles: ALL_ROLES, activities: createActivities({ projectRoot }) });
+    await preloadBackend(); // after createWorkers, as in worker.ts
     const result = handle.result() as Promise<TrainResult>;
     const resume = `npm start -- --config ${opts.config} --run-id ${workflowId}`;
     let interrupted = false;

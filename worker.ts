@@ -36,8 +36,6 @@ export async function main(argv = process.argv): Promise<void> {
   } finally {
     await client.close();
   }
-  // Before polling: loading a native backend blocks the event loop for most of a second.
-  if (roles.includes('accel')) await preloadBackend();
   const connection = await workerConnection(target);
   try {
     const workers = await createWorkers({
@@ -47,6 +45,10 @@ export async function main(argv = process.argv): Promise<void> {
       taskQueues: { workflows: opts.workflowQueue, cpu: opts.cpuQueue, accel: opts.accelQueue },
       activities: createActivities({ projectRoot: process.env["FACENET_ROOT"] ?? process.cwd() }),
     });
+    // Before polling (loading TensorFlow blocks the event loop for most of a second) but after the workers
+    // are created: loaded before the workflow bundle was built, it left every later epoch 5-10 ms slower
+    // outside its steps (att-cpu, 4 runs each way; cause not found).
+    if (roles.includes('accel')) await preloadBackend();
     console.log(`Worker (${roles.join(', ')}) polling ${target.address} namespace ${target.namespace}` + (target.uiUrl ? `; Web UI: ${target.uiUrl}` : ''));
     await runWorkers(workers);
   } finally {
