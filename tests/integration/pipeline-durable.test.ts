@@ -113,10 +113,10 @@ test('cancelling a run stops training after saving a valid checkpoint', { skip: 
 
 // Ctrl-C in `npm start` (cli.ts run): the CLI runs as a user runs it, in its own process with its in-process
 // worker, and gets a real SIGINT in the middle of training.
-test('Ctrl-C in `npm start` cancels the run after a valid checkpoint, says how to resume, and exits with 130', { skip: !DATA_PRESENT && 'AT&T data not found in ../shared/datasets' }, async () => {
+test('Ctrl-C in `npm start` cancels the run after a valid checkpoint, says how to resume, and exits with 130', { skip: !DATA_PRESENT && 'AT&T data not found in ../shared/datasets' }, async (t) => {
   const runId = uniqueQueue('ctrl-c');
   const args = ['--import', 'tsx', join(ROOT, 'cli.ts'), 'run', '--config', 'configs/smoke.yml', '--run-id', runId,
-    // Far more training than the cancellation takes to arrive (it rides on the activity's throttled heartbeats).
+    // Far more training than the cancellation takes to arrive (it rides on the activity's heartbeats).
     '--set', `runsDir=${runsDir}`, '--set', 'backend=wasm', '--set', 'training.epochs=20', '--set', 'training.stepsPerEpoch=300'];
   const cli = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TEMPORAL_ADDRESS: env.server.address }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -131,6 +131,7 @@ test('Ctrl-C in `npm start` cancels the run after a valid checkpoint, says how t
     }
     const handle = env.client.workflow.getHandle(runId);
     await waitForEpoch(handle, 1, 1500);
+    const interruptedAt = Date.now();
     cli.kill('SIGINT');
     // unref: a pending timer would keep this file's process alive after the test.
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 120_000).unref())]);
@@ -147,6 +148,11 @@ test('Ctrl-C in `npm start` cancels the run after a valid checkpoint, says how t
     const epochsDone = Number(/^epoch-(\d{4})/.exec(newest)?.[1]);
     assert.ok(epochsDone < 10, `training went on to ${newest} after Ctrl-C: ${names.join(', ')}`);
     assert.equal(await verifyCheckpoint(join(dir, newest)), null);
+    // The cancellation rides on the next heartbeat, throttled to one every 2 s (it was 24 s before
+    // maxHeartbeatThrottleInterval); the bound is loose for a loaded machine, the point is seconds, not tens.
+    const savedAt = Date.parse((JSON.parse(readFileSync(join(dir, newest, 'state.json'), 'utf8')) as { timing: { savedAt: string } }).timing.savedAt);
+    t.diagnostic(`checkpoint saved ${((savedAt - interruptedAt) / 1000).toFixed(1)} s after Ctrl-C`);
+    assert.ok(savedAt - interruptedAt < 8_000, `the checkpoint after Ctrl-C was saved ${((savedAt - interruptedAt) / 1000).toFixed(1)} s after it`);
   } finally {
     if (cli.exitCode === null && cli.signalCode === null) cli.kill('SIGKILL');
   }
