@@ -61,12 +61,12 @@ export function printReport(r: BenchReport): void {
     for (const k of p.topInclusive.slice(0, 8)) console.log(`  ${pad(k.kernel, 44)} ${k.inclusiveMs.toFixed(1).padStart(9)} ms  ${k.calls} calls`);
   }
   if (r.convCeiling) {
-    console.log('\nsingle 3x3 convolution, GMAC/s (the ceiling of a whole network):');
+    console.log('\nsingle 3x3 convolution, GMAC/s (the ceiling of a whole network; in brackets with a new filter each call, as in training):');
     const lines = [
       ...r.convCeiling.tfjs.map((t) => ({ who: t.backend, rates: t.rates, error: t.error })),
       ...r.convCeiling.torch.map((t) => ({ who: `PyTorch ${t.threads} thread${t.threads > 1 ? 's' : ''}`, rates: t.rates, error: t.error })),
     ];
-    for (const l of lines) console.log(`  ${pad(l.who, 18)} ${l.rates ? l.rates.map((x) => `${x.layer}: ${fmt(x.gmacPerS)}`).join(', ') : l.error}`);
+    for (const l of lines) console.log(`  ${pad(l.who, 18)} ${l.rates ? l.rates.map((x) => `${x.layer}: ${fmt(x.gmacPerS)}` + (x.newFilterGmacPerS === undefined ? '' : ` (new filter ${fmt(x.newFilterGmacPerS)})`)).join(', ') : l.error}`);
   }
   console.log(`\npeak RSS of the process: ${r.peakRssMiB} MiB; load average ${r.machine.loadAverageStart.join(' ')} at start, ${r.machine.loadAverageEnd.join(' ')} at end`);
   for (const p of r.problems) console.log(`PROBLEM: ${p}`);
