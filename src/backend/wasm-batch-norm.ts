@@ -2,10 +2,12 @@
 // (contract: batch-norm-training.ts). tfjs-layers' composite runs about 12 wasm kernels forward and 35
 // backward per layer, most of them full passes over the activations on one thread (Multiply, Sum, Sub,
 // Mean, Tile, Add: 0.5 s of a 2.4-s ResNet-18 step with 2 threads); these make 3 passes forward and 2
-// backward, accumulating per channel in float64.
+// backward, accumulating per channel in float64, split between two threads with the threaded build
+// (batch-norm-passes.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from './batch-norm-training';
-import { heapView, type WasmHeapBackend } from './wasm-heap';
+import { elementOffset, heapF32, heapView, type WasmHeapBackend } from './wasm-heap';
+import { PassOp, runPass } from './batch-norm-passes';
 
 const WASM = 'wasm';
 
@@ -33,25 +35,18 @@ const forwardConfig: tf.KernelConfig = {
       reserveInvStd: backend.makeOutput([channels], 'float32'),
       reserveUnused: backend.makeOutput([0], 'float32'),
     };
-    const xs = heapView(backend, x);
     const gamma = heapView(backend, scale!);
     const beta = heapView(backend, offset!);
-    const ys = heapView(backend, out.y);
-    const count = xs.length / channels;
+    const heap = heapF32(backend);
+    const rows = tf.util.sizeFromShape(x.shape) / channels;
+    const at = { x: elementOffset(backend, x), y: elementOffset(backend, out.y), channels, rows };
     const sum = new Float64Array(channels);
-    for (let i = 0; i < xs.length; i += channels) {
-      for (let c = 0; c < channels; c++) sum[c]! += xs[i + c]!;
-    }
-    const mean = sum.map((s) => s / count);
+    runPass(heap, { ...at, op: PassOp.Sum, outputs: [sum] });
+    const mean = sum.map((s) => s / rows);
     // The variance from the centred values (as tf.moments), not E[x^2] - E[x]^2, which cancels badly.
     const squares = new Float64Array(channels);
-    for (let i = 0; i < xs.length; i += channels) {
-      for (let c = 0; c < channels; c++) {
-        const d = xs[i + c]! - mean[c]!;
-        squares[c]! += d * d;
-      }
-    }
-    const variance = squares.map((s) => s / count);
+    runPass(heap, { ...at, op: PassOp.SquaredDeviation, inputs: [mean], outputs: [squares] });
+    const variance = squares.map((s) => s / rows);
     const invStd = variance.map((v) => 1 / Math.sqrt(v + epsilon));
     // y = (x - mean) * invStd * gamma + beta = x * a + b per channel.
     const a = new Float64Array(channels);
@@ -60,9 +55,7 @@ const forwardConfig: tf.KernelConfig = {
       a[c] = invStd[c]! * gamma[c]!;
       shift[c] = beta[c]! - mean[c]! * a[c]!;
     }
-    for (let i = 0; i < xs.length; i += channels) {
-      for (let c = 0; c < channels; c++) ys[i + c] = xs[i + c]! * a[c]! + shift[c]!;
-    }
+    runPass(heap, { ...at, op: PassOp.Affine, inputs: [a, shift] });
     heapView(backend, out.mean).set(mean);
     heapView(backend, out.variance).set(variance);
     heapView(backend, out.reserveMean).set(mean);
@@ -89,22 +82,15 @@ const gradientConfig: tf.KernelConfig = {
       dScale: backend.makeOutput([channels], 'float32'),
       dOffset: backend.makeOutput([channels], 'float32'),
     };
-    const xs = heapView(backend, x);
-    const dy = heapView(backend, dyInfo);
     const gamma = heapView(backend, scale!);
-    const mean = heapView(backend, reserve1!);
+    const mean = Float64Array.from(heapView(backend, reserve1!));
     const invStd = heapView(backend, reserve2!);
-    const dx = heapView(backend, out.dx);
-    const count = xs.length / channels;
+    const heap = heapF32(backend);
+    const rows = tf.util.sizeFromShape(x.shape) / channels;
+    const at = { x: elementOffset(backend, x), y: elementOffset(backend, dyInfo), dx: elementOffset(backend, out.dx), channels, rows };
     const sumDy = new Float64Array(channels);
     const sumDyCentred = new Float64Array(channels);
-    for (let i = 0; i < xs.length; i += channels) {
-      for (let c = 0; c < channels; c++) {
-        const g = dy[i + c]!;
-        sumDy[c]! += g;
-        sumDyCentred[c]! += g * (xs[i + c]! - mean[c]!);
-      }
-    }
+    runPass(heap, { ...at, op: PassOp.GradientSums, inputs: [mean], outputs: [sumDy, sumDyCentred] });
     // dx = k1 * dy - k2 - k3 * (x - mean) per channel.
     const k1 = new Float64Array(channels);
     const k2 = new Float64Array(channels);
@@ -114,14 +100,12 @@ const gradientConfig: tf.KernelConfig = {
     for (let c = 0; c < channels; c++) {
       const s = invStd[c]!;
       k1[c] = gamma[c]! * s;
-      k2[c] = (k1[c]! * sumDy[c]!) / count;
-      k3[c] = (k1[c]! * s * s * sumDyCentred[c]!) / count;
+      k2[c] = (k1[c]! * sumDy[c]!) / rows;
+      k3[c] = (k1[c]! * s * s * sumDyCentred[c]!) / rows;
       dScale[c] = sumDyCentred[c]! * s;
       dOffset[c] = sumDy[c]!;
     }
-    for (let i = 0; i < xs.length; i += channels) {
-      for (let c = 0; c < channels; c++) dx[i + c] = k1[c]! * dy[i + c]! - k2[c]! - k3[c]! * (xs[i + c]! - mean[c]!);
-    }
+    runPass(heap, { ...at, op: PassOp.InputGradient, inputs: [k1, k2, k3, mean] });
     return [out.dx, out.dScale, out.dOffset];
   },
 };

@@ -17,3 +17,14 @@ export interface WasmHeapBackend {
 export function heapView(backend: WasmHeapBackend, info: tf.TensorInfo): Float32Array {
   return new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(info.dataId).memoryOffset, tf.util.sizeFromShape(info.shape));
 }
+
+/** The whole heap as float32 (for kernels that address several tensors by element offset). */
+export function heapF32(backend: WasmHeapBackend): Float32Array {
+  const buffer = backend.wasm.HEAPU8.buffer;
+  return new Float32Array(buffer, 0, buffer.byteLength >>> 2);
+}
+
+/** A float32 tensor's position in the heap, in elements. */
+export function elementOffset(backend: WasmHeapBackend, info: tf.TensorInfo): number {
+  return backend.dataIdMap.get(info.dataId).memoryOffset / 4;
+}

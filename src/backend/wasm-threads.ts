@@ -35,7 +35,13 @@ type ThreadedFactory = (config: Record<string, unknown>) => Promise<ThreadedModu
 /** The part of the WebAssembly global used here (the project compiles without the DOM typings that declare it). */
 declare const WebAssembly: {
   instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }>;
+  Memory: abstract new (...args: never[]) => WasmMemory;
 };
+
+/** A WebAssembly.Memory: the heap; `buffer` is a SharedArrayBuffer in the threaded build. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
 
 /** A thread count as written by a user (environment variable or bench option): a whole number 1..8, else null. */
 export function parseWasmThreadCount(raw: string): number | null {
@@ -95,6 +101,9 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
     instantiateWasm: (imports: { env: Record<string, unknown> }, receive: (instance: object, module: object) => void) => {
       // The C++ side divides this by two (see the top of this file).
       imports.env['emscripten_num_logical_cores'] = () => 2 * threads;
+      // The heap, shared with the pool's threads; the BatchNorm kernels' helper thread works on it too.
+      const memory = imports.env['memory'];
+      if (memory instanceof WebAssembly.Memory) sharedHeap = memory;
       WebAssembly.instantiate(readFileSync(path.join(dir, `${BUILD}.wasm`)), imports).then(
         (result) => receive(result.instance, result.module),
         instantiationFailed,
@@ -122,6 +131,12 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
 }
 
 let installed: number | null = null;
+let sharedHeap: WasmMemory | null = null;
+
+/** The multi-threaded build's heap (a shared memory), or null when the single-threaded build runs. */
+export function threadedWasmHeap(): WasmMemory | null {
+  return installedWasmThreads() > 1 ? sharedHeap : null;
+}
 
 /**
  * Makes tf.setBackend('wasm') start the multi-threaded build with `threads` threads, falling back (with a

@@ -17,16 +17,21 @@ function uniform(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
 }
 
-/** `xs` per channel: channel c is offset by c (a non-trivial mean); `constantChannel` makes channel 0 constant. */
-export async function probeBatchNorm(opts: { constantChannel?: boolean } = {}): Promise<BatchNormProbe> {
-  const shape: [number, number, number, number] = [4, 5, 3, 6];
+/**
+ * `xs` per channel: channel c is offset by c (a non-trivial mean); `constantChannel` makes channel 0 constant.
+ * `shape` (NHWC) defaults to a small one; a large one makes the wasm kernels split their passes.
+ */
+export async function probeBatchNorm(opts: { constantChannel?: boolean; shape?: [number, number, number, number] } = {}): Promise<BatchNormProbe> {
+  const shape = opts.shape ?? [4, 5, 3, 6];
+  const channels = shape[3];
+  const size = tf.util.sizeFromShape(shape);
   const rng = new Rng(31);
-  const xs = uniform(rng, 4 * 5 * 3 * 6).map((v, i) => (opts.constantChannel && i % 6 === 0 ? 2.5 : 3 * v + (i % 6)));
-  const probe = uniform(rng, 4 * 5 * 3 * 6);
-  const gammaBeta = uniform(rng, 12);
+  const xs = uniform(rng, size).map((v, i) => (opts.constantChannel && i % channels === 0 ? 2.5 : 3 * v + (i % channels)));
+  const probe = uniform(rng, size);
+  const gammaBeta = uniform(rng, 2 * channels);
   const layer = new FusedBatchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: 'bn' });
   layer.build(shape);
-  const initial = [tf.tensor1d(gammaBeta.slice(0, 6)), tf.tensor1d(gammaBeta.slice(6)), tf.zeros([6]), tf.ones([6])];
+  const initial = [tf.tensor1d(gammaBeta.slice(0, channels)), tf.tensor1d(gammaBeta.slice(channels)), tf.zeros([channels]), tf.ones([channels])];
   layer.setWeights(initial);
   tf.dispose(initial);
   const x = tf.tensor4d(xs, shape);

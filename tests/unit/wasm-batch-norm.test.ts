@@ -1,11 +1,14 @@
 // BatchNorm in training mode on wasm: the fused JavaScript kernels of src/backend/wasm-batch-norm.ts
 // compute what the cpu backend's composite does (output, gradients, moving statistics), also for a
-// constant channel (zero variance), and replace the composite's ~47 kernels.
+// constant channel (zero variance), and replace the composite's ~47 kernels. With two wasm threads, large
+// passes are split with a helper thread, with the same results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
+import { installedWasmThreads } from '../../src/backend/wasm-threads';
+import { SPLIT_MIN_VALUES, splitJobCount } from '../../src/backend/batch-norm-passes';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/batch-norm-training';
 import { assertProbesClose, probeBatchNorm } from '../helpers/batch-norm-probe';
 
@@ -30,6 +33,19 @@ for (const constantChannel of [false, true]) {
     }
   });
 }
+
+void test('with two wasm threads, large BatchNorm passes are split with a helper thread and still match the cpu backend', async (t) => {
+  await initBackend('wasm');
+  if (installedWasmThreads() < 2) return t.skip('the single-threaded wasm build runs here');
+  const shape: [number, number, number, number] = [8, 16, 16, 64];
+  assert.ok(tf.util.sizeFromShape(shape) >= SPLIT_MIN_VALUES);
+  const cpu = await on('cpu', () => probeBatchNorm({ shape }));
+  const before = splitJobCount();
+  const wasm = await on('wasm', () => probeBatchNorm({ shape }));
+  // Three training-mode calls (3 passes each) and two gradients (2 passes each).
+  assert.equal(splitJobCount() - before, 3 * 3 + 2 * 2);
+  assertProbesClose(wasm, cpu, 1e-4, 'wasm, split passes');
+});
 
 void test('the wasm BatchNorm kernels leave no tensors behind and refuse what they cannot compute', async () => {
   await initBackend('wasm');
