@@ -27,6 +27,14 @@ async function newRun(name: string): Promise<{ runDir: string; cachePath: string
 const checkpoint = (runDir: string, epoch: number) => join(runDir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`);
 const weights = (runDir: string, epoch: number) => readFileSync(join(checkpoint(runDir, epoch), 'weights.bin'));
 
+/** A process that dies with checkpoint `epoch` still being written: its session and that checkpoint are gone. */
+async function loseWithProcess(run: { runDir: string; cachePath: string }, epoch: number): Promise<void> {
+  const { session } = await pipeline.openSession(run.runDir, run.cachePath);
+  await session.flushCheckpoint();
+  pipeline.closeSession(run.runDir);
+  rmSync(checkpoint(run.runDir, epoch), { recursive: true });
+}
+
 /**
  * Trains epoch 2 with a deferred checkpoint whose write must fail: after its last step a file takes the
  * checkpoints folder's place. Returns the function that puts the folder back.
@@ -83,11 +91,8 @@ test('a deferred checkpoint lost with its process: the next epoch retrains it an
   const run = await newRun('lost');
   await pipeline.trainRunEpoch(run.runDir, 1, run.cachePath);
   await pipeline.trainRunEpoch(run.runDir, 2, run.cachePath, { deferCheckpoint: true });
-  const { session } = await pipeline.openSession(run.runDir, run.cachePath);
-  await session.flushCheckpoint();
   // The process "dies" before the write reached the disk: the session and checkpoint 2 are gone.
-  pipeline.closeSession(run.runDir);
-  rmSync(checkpoint(run.runDir, 2), { recursive: true });
+  await loseWithProcess(run, 2);
   const third = await pipeline.trainRunEpoch(run.runDir, 3, run.cachePath);
   pipeline.closeSession(run.runDir);
   assert.equal(third.alreadyDone, false);
@@ -158,11 +163,8 @@ test('an evaluation right after a deferred checkpoint embeds while it is written
 test('an evaluation after a deferred checkpoint lost with its process retrains that epoch and scores the same weights', { skip }, async () => {
   const run = await newRun('eval-lost');
   await pipeline.trainRunEpochs(run.runDir, 1, 3, run.cachePath, { deferLastCheckpoint: true });
-  const { session } = await pipeline.openSession(run.runDir, run.cachePath);
-  await session.flushCheckpoint();
   // The worker "dies" after the training activity completed but before checkpoint 3 reached the disk.
-  pipeline.closeSession(run.runDir);
-  rmSync(checkpoint(run.runDir, 3), { recursive: true });
+  await loseWithProcess(run, 3);
   const ev = await pipeline.evaluateRun(run.runDir, 3, run.cachePath);
   pipeline.closeSession(run.runDir);
   assert.equal(await verifyCheckpoint(checkpoint(run.runDir, 3)), null);
