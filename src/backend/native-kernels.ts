@@ -12,7 +12,6 @@ import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainin
 const NATIVE = 'tensorflow';
 export const RELU_GRAD = 'ReluGrad';
 
-
 interface OpAttr {
   name: string;
   type: number;
