@@ -213,12 +213,15 @@ export class Optimizer {
  * SplitV of src/backend/training-kernels.ts: tfjs-wasm's own copies its whole source for every piece.
  */
 function unflatten(flat: tf.Tensor1D, shapes: number[][], sizes: number[]): tf.Tensor[] {
-  return tf.split(flat, sizes).map((piece, i) => tf.reshape(piece, shapes[i] as number[]));
+  return tf.split(flat, sizes).map((piece, i) => ((shapes[i] as number[]).length === 1 ? piece : tf.reshape(piece, shapes[i] as number[])));
 }
 
-/** The tensors' values end to end, as one 1-D tensor. */
+/**
+ * The tensors' values end to end, as one 1-D tensor. 1-D tensors (BatchNorm's gamma and beta, two thirds of a
+ * ResNet's weights) go in as they are: a reshape is a kernel, tens of microseconds each on the native backend.
+ */
 function flatten(tensors: tf.Tensor[]): tf.Tensor1D {
-  return tf.concat(tensors.map((t) => tf.reshape(t, [-1]) as tf.Tensor1D));
+  return tf.concat(tensors.map((t) => (t.rank === 1 ? t : tf.reshape(t, [-1])) as tf.Tensor1D));
 }
 
 export function createOptimizer(options: OptimizerOptions, params: NamedVariable[]): Optimizer {
