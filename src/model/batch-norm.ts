@@ -8,6 +8,7 @@ import type { BatchNormalization } from '@tensorflow/tfjs-layers/dist/layers/nor
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
 import { batchNormTraining } from '../backend/batch-norm-training';
+import { updateMovingAverage } from './moving-averages';
 import { stockLayerClass } from './stock-layer';
 
 /** The stock layer's state, private in its type declarations. */
@@ -19,14 +20,6 @@ interface BatchNormState {
   beta?: LayerVariable;
   movingMean: LayerVariable;
   movingVariance: LayerVariable;
-}
-
-/** tfjs-layers' update, op for op, so moving statistics come out the same as the stock layer's. */
-function updateMovingAverage(variable: LayerVariable, value: tf.Tensor, momentum: number): void {
-  tf.tidy(() => {
-    const original = variable.read();
-    variable.write(tf.sub(original, tf.mul(tf.sub(original, value), 1 - momentum)));
-  });
 }
 
 export class FusedBatchNormalization extends stockLayerClass<typeof BatchNormalization>('BatchNormalization') {

@@ -1,6 +1,7 @@
 export { buildEmbeddingModel, residualBlock } from './resnet';
 export { FusedBatchNormalization } from './batch-norm';
 export { GradientSparingConv2D } from './conv';
+export { withBatchedMovingAverages } from './moving-averages';
 export { countTrainableParams } from './params';
 export { embedTraining, embedInference } from './embed';
 export { L2Normalize, l2Normalize } from './l2-normalize';

@@ -2,6 +2,7 @@
 // update. Everything it creates is disposed before it returns.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { withBatchedMovingAverages } from '../model/moving-averages';
 import { clipFlatGradient, flatNorm, type Optimizer } from './optimizers';
 import { NonFiniteLossError } from './errors';
 
@@ -44,12 +45,15 @@ export function trainStep(s: StepInputs, x: tf.Tensor4D, labels: tf.Tensor1D, lr
   let gradList: tf.Tensor[] = [];
   let flat: tf.Tensor1D | undefined;
   try {
-    const out = tf.variableGrads(() => {
-      const embeddings = s.embed(s.model, x, true);
-      const r = s.lossFn(embeddings, labels);
-      active = tf.keep(r.activeFraction);
-      return r.loss;
-    }, s.params);
+    // BatchNorm's moving-average updates run together after the forward pass: 6 kernels instead of 120.
+    const out = withBatchedMovingAverages(() =>
+      tf.variableGrads(() => {
+        const embeddings = s.embed(s.model, x, true);
+        const r = s.lossFn(embeddings, labels);
+        active = tf.keep(r.activeFraction);
+        return r.loss;
+      }, s.params),
+    );
     grads = out.grads;
     const loss = out.value.dataSync()[0] as number;
     out.value.dispose();
