@@ -1,11 +1,15 @@
-// The passes of the wasm BatchNorm kernels over the activations (NHWC, so a row is one pixel's channels),
-// run on this thread alone or, with the multi-threaded wasm build, split by rows with one helper thread:
-// BatchNorm is the largest part of a wasm training step that XNNPACK does not thread (17 % of a 2-thread
-// att-cpu step), and the pool's other thread idles meanwhile. The helper shares the heap (a shared
-// WebAssembly.Memory) and a small control block; a job is handed over and awaited with Atomics, which
-// costs tens of microseconds, so only passes over many values are split.
+// The passes of the wasm BatchNorm kernels over the activations (NHWC, so a row is one pixel's channels).
+// Where the channel count is a multiple of 4 (every layer of our ResNets) they run as WebAssembly SIMD
+// (batch-norm-simd.ts), 5-7x faster than the JavaScript loops here, with the same results. Other channel
+// counts run these loops; with the multi-threaded wasm build, large passes are then split by rows with one
+// helper thread. The helper shares the heap (a shared WebAssembly.Memory) and a small control block; a job is
+// handed over and awaited with Atomics, which costs tens of microseconds, so only passes over many values are
+// split. The SIMD passes are not split: with a fifth of the work left, splitting them made no measurable
+// difference to an att-cpu or a ResNet-18 step (2 runs each).
 import { Worker } from 'node:worker_threads';
+import { runSimdPass } from './batch-norm-simd';
 import { threadedWasmHeap } from './wasm-threads';
+import { heapF32, type WasmHeapBackend } from './wasm-heap';
 
 /**
  * The passes, as source: the main thread and the helper compile the same code, so both halves compute
@@ -124,10 +128,13 @@ export interface PassJob {
 }
 
 /**
- * Runs one pass over all rows: split in two halves with the helper thread when the threaded build runs
- * and the pass is large, else here. Sums add the helper's half to this thread's, in that order.
+ * Runs one pass over all rows: as SIMD when it can (`javascript` forbids it, for comparisons), else in
+ * JavaScript, split in two halves with the helper thread when the threaded build runs and the pass is large.
+ * Sums add the helper's half to this thread's, in that order.
  */
-export function runPass(heap: Float32Array, job: PassJob): void {
+export function runPass(backend: WasmHeapBackend, job: PassJob, implementation: 'auto' | 'javascript' = 'auto'): void {
+  if (implementation === 'auto' && runSimdPass(backend, job)) return;
+  const heap = heapF32(backend);
   const { op, x, channels: C, rows } = job;
   const y = job.y ?? 0;
   const dx = job.dx ?? 0;

@@ -1,12 +1,11 @@
-// BatchNorm in training mode on wasm as two JavaScript kernels that work in place on wasm's heap
-// (contract: batch-norm-training.ts). tfjs-layers' composite runs about 12 wasm kernels forward and 35
-// backward per layer, most of them full passes over the activations on one thread (Multiply, Sum, Sub,
-// Mean, Tile, Add: 0.5 s of a 2.4-s ResNet-18 step with 2 threads); these make 3 passes forward and 2
-// backward, accumulating per channel in float64, split between two threads with the threaded build
-// (batch-norm-passes.ts).
+// BatchNorm in training mode on wasm as two kernels that work in place on wasm's heap (contract:
+// batch-norm-training.ts). tfjs-layers' composite runs about 12 wasm kernels forward and 35 backward per
+// layer, most of them full passes over the activations on one thread (Multiply, Sum, Sub, Mean, Tile, Add:
+// 0.5 s of a 2.4-s ResNet-18 step with 2 threads); these make 3 passes forward and 2 backward, accumulating
+// per channel in float64, as WebAssembly SIMD or JavaScript (batch-norm-passes.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from './batch-norm-training';
-import { elementOffset, heapF32, heapView, type WasmHeapBackend } from './wasm-heap';
+import { elementOffset, heapView, type WasmHeapBackend } from './wasm-heap';
 import { PassOp, runPass } from './batch-norm-passes';
 
 const WASM = 'wasm';
@@ -37,15 +36,14 @@ const forwardConfig: tf.KernelConfig = {
     };
     const gamma = heapView(backend, scale!);
     const beta = heapView(backend, offset!);
-    const heap = heapF32(backend);
     const rows = tf.util.sizeFromShape(x.shape) / channels;
     const at = { x: elementOffset(backend, x), y: elementOffset(backend, out.y), channels, rows };
     const sum = new Float64Array(channels);
-    runPass(heap, { ...at, op: PassOp.Sum, outputs: [sum] });
+    runPass(backend, { ...at, op: PassOp.Sum, outputs: [sum] });
     const mean = sum.map((s) => s / rows);
     // The variance from the centred values (as tf.moments), not E[x^2] - E[x]^2, which cancels badly.
     const squares = new Float64Array(channels);
-    runPass(heap, { ...at, op: PassOp.SquaredDeviation, inputs: [mean], outputs: [squares] });
+    runPass(backend, { ...at, op: PassOp.SquaredDeviation, inputs: [mean], outputs: [squares] });
     const variance = squares.map((s) => s / rows);
     const invStd = variance.map((v) => 1 / Math.sqrt(v + epsilon));
     // y = (x - mean) * invStd * gamma + beta = x * a + b per channel.
@@ -55,7 +53,7 @@ const forwardConfig: tf.KernelConfig = {
       a[c] = invStd[c]! * gamma[c]!;
       shift[c] = beta[c]! - mean[c]! * a[c]!;
     }
-    runPass(heap, { ...at, op: PassOp.Affine, inputs: [a, shift] });
+    runPass(backend, { ...at, op: PassOp.Affine, inputs: [a, shift] });
     heapView(backend, out.mean).set(mean);
     heapView(backend, out.variance).set(variance);
     heapView(backend, out.reserveMean).set(mean);
@@ -85,12 +83,11 @@ const gradientConfig: tf.KernelConfig = {
     const gamma = heapView(backend, scale!);
     const mean = Float64Array.from(heapView(backend, reserve1!));
     const invStd = heapView(backend, reserve2!);
-    const heap = heapF32(backend);
     const rows = tf.util.sizeFromShape(x.shape) / channels;
     const at = { x: elementOffset(backend, x), y: elementOffset(backend, dyInfo), dx: elementOffset(backend, out.dx), channels, rows };
     const sumDy = new Float64Array(channels);
     const sumDyCentred = new Float64Array(channels);
-    runPass(heap, { ...at, op: PassOp.GradientSums, inputs: [mean], outputs: [sumDy, sumDyCentred] });
+    runPass(backend, { ...at, op: PassOp.GradientSums, inputs: [mean], outputs: [sumDy, sumDyCentred] });
     // dx = k1 * dy - k2 - k3 * (x - mean) per channel.
     const k1 = new Float64Array(channels);
     const k2 = new Float64Array(channels);
@@ -105,7 +102,7 @@ const gradientConfig: tf.KernelConfig = {
       dScale[c] = sumDyCentred[c]! * s;
       dOffset[c] = sumDy[c]!;
     }
-    runPass(heap, { ...at, op: PassOp.InputGradient, inputs: [k1, k2, k3, mean] });
+    runPass(backend, { ...at, op: PassOp.InputGradient, inputs: [k1, k2, k3, mean] });
     return [out.dx, out.dScale, out.dOffset];
   },
 };

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 export interface WasmHeapBackend {
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  wasm: { HEAPU8: Uint8Array };
+  /** The Emscripten module: its heap, its allocator, and its exports (the memory, in the single-threaded build). */
+  wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; asm?: { memory?: unknown } };
 }
 
 /**

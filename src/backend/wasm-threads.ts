@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../util/durable-fs';
+import { webAssembly, type WasmMemory } from './webassembly';
 
 /** tfjs-wasm 4.22 pre-starts 8 pthread workers and caps its thread pool at 8 (cc/backend.cc). */
 export const MAX_WASM_THREADS = 8;
@@ -32,16 +33,6 @@ interface ThreadedModule {
 
 type ThreadedFactory = (config: Record<string, unknown>) => Promise<ThreadedModule>;
 
-/** The part of the WebAssembly global used here (the project compiles without the DOM typings that declare it). */
-declare const WebAssembly: {
-  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }>;
-  Memory: abstract new (...args: never[]) => WasmMemory;
-};
-
-/** A WebAssembly.Memory: the heap; `buffer` is a SharedArrayBuffer in the threaded build. */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
 
 /** A thread count as written by a user (environment variable or bench option): a whole number 1..8, else null. */
 export function parseWasmThreadCount(raw: string): number | null {
@@ -103,8 +94,8 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
       imports.env['emscripten_num_logical_cores'] = () => 2 * threads;
       // The heap, shared with the pool's threads; the BatchNorm kernels' helper thread works on it too.
       const memory = imports.env['memory'];
-      if (memory instanceof WebAssembly.Memory) sharedHeap = memory;
-      WebAssembly.instantiate(readFileSync(path.join(dir, `${BUILD}.wasm`)), imports).then(
+      if (memory instanceof webAssembly.Memory) sharedHeap = memory;
+      webAssembly.instantiate(readFileSync(path.join(dir, `${BUILD}.wasm`)), imports).then(
         (result) => receive(result.instance, result.module),
         instantiationFailed,
       );
