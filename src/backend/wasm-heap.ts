@@ -8,7 +8,7 @@ export interface WasmHeapBackend {
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   /** The Emscripten module: its heap, its allocator, and its exports (the memory, in the single-threaded build). */
-  wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; asm?: { memory?: unknown } };
+  wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; _free(address: number): void; asm?: { memory?: unknown } };
 }
 
 /**

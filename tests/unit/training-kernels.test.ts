@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/backend/training-kernels';
+import { MAX_POOL_GRAD_SIMD } from '../../src/backend/max-pool-grad-simd';
+import { simdRunCount } from '../../src/backend/simd-kernels';
 import { buildEmbeddingModel, embedTraining, type EmbeddingModelOptions } from '../../src/model';
 import { tripletLoss } from '../../src/loss';
 
@@ -72,23 +74,28 @@ void test('registerWasmTrainingKernels adds Conv2DBackpropFilter and replaces Co
 
 // tfjs-wasm's own kernel drops the gradient of windows whose maximum is negative: the first case has
 // such windows. Values rounded to a few levels, so windows also hold ties: the gradient goes to the first maximum.
-for (const [filter, stride, pad] of [[3, 2, 'same'], [2, 2, 'valid'], [3, 1, 'same'], [3, 2, 'valid']] as const) {
-  void test(`MaxPoolGrad ${filter}x${filter} stride ${stride} ${pad} matches cpu, ties and negative windows included`, async () => {
-    const shape: [number, number, number, number] = [2, 9, 8, 5];
-    const xData = values(2 * 9 * 8 * 5, filter * 10 + stride).map((v) => Math.round(v * 2) / 2 - 0.25);
-    const grads = await onCpuThenWasm(async () => {
-      const x = tf.tensor4d(xData, shape);
-      const y = tf.maxPool(x, filter, stride, pad);
-      const dy = tf.tensor4d(values(y.size, 3), y.shape);
-      const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, filter, stride, pad), dy)))(x);
-      const data = { dx: (await dx.data()) as Float32Array, negativeWindows: Array.from(await y.data()).filter((v) => v < 0).length };
-      tf.dispose([x, y, dy, dx]);
-      return data;
+// 5 channels run the JavaScript kernel, 8 the SIMD one.
+for (const channels of [5, 8]) {
+  for (const [filter, stride, pad] of [[3, 2, 'same'], [2, 2, 'valid'], [3, 1, 'same'], [3, 2, 'valid']] as const) {
+    void test(`MaxPoolGrad ${filter}x${filter} stride ${stride} ${pad}, ${channels} channels, matches cpu, ties and negative windows included`, async () => {
+      const shape: [number, number, number, number] = [2, 9, 8, channels];
+      const xData = values(2 * 9 * 8 * channels, filter * 10 + stride).map((v) => Math.round(v * 2) / 2 - 0.25);
+      const simdBefore = simdRunCount(MAX_POOL_GRAD_SIMD);
+      const grads = await onCpuThenWasm(async () => {
+        const x = tf.tensor4d(xData, shape);
+        const y = tf.maxPool(x, filter, stride, pad);
+        const dy = tf.tensor4d(values(y.size, 3), y.shape);
+        const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, filter, stride, pad), dy)))(x);
+        const data = { dx: (await dx.data()) as Float32Array, negativeWindows: Array.from(await y.data()).filter((v) => v < 0).length };
+        tf.dispose([x, y, dy, dx]);
+        return data;
+      });
+      assert.equal(simdRunCount(MAX_POOL_GRAD_SIMD) - simdBefore, channels % 4 === 0 ? 1 : 0, 'runs of the SIMD kernel');
+      assert.ok(grads[0].negativeWindows > 0, 'no window with a negative maximum');
+      assert.ok(grads[0].dx.some((v) => v !== 0), 'the cpu gradient is all zeros');
+      assert.deepEqual(Array.from(grads[1].dx), Array.from(grads[0].dx));
     });
-    assert.ok(grads[0].negativeWindows > 0, 'no window with a negative maximum');
-    assert.ok(grads[0].dx.some((v) => v !== 0), 'the cpu gradient is all zeros');
-    assert.deepEqual(Array.from(grads[1].dx), Array.from(grads[0].dx));
-  });
+  }
 }
 
 // ---- Conv2DBackpropFilter against cpu ----

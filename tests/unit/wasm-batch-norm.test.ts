@@ -10,7 +10,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
 import { installedWasmThreads } from '../../src/backend/wasm-threads';
 import { PassOp, runPass, SPLIT_MIN_VALUES, splitJobCount, type PassJob } from '../../src/backend/batch-norm-passes';
-import { simdPassCount } from '../../src/backend/batch-norm-simd';
+import { BATCH_NORM_SIMD } from '../../src/backend/batch-norm-simd';
+import { simdRunCount } from '../../src/backend/simd-kernels';
 import { elementOffset, type WasmHeapBackend } from '../../src/backend/wasm-heap';
 import { Rng } from '../../src/util/rng';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/batch-norm-training';
@@ -27,10 +28,10 @@ for (const constantChannel of [false, true]) {
     void test(`BatchNorm training on wasm (${path} passes) is two fused kernels with the cpu backend's output, gradients and moving statistics${constantChannel ? ' (one constant channel)' : ''}`, async () => {
       const shape: [number, number, number, number] = [4, 5, 3, channels];
       const cpu = await on('cpu', () => probeBatchNorm({ constantChannel, shape }));
-      const simdBefore = simdPassCount();
+      const simdBefore = simdRunCount(BATCH_NORM_SIMD);
       const wasm = await on('wasm', () => probeBatchNorm({ constantChannel, shape }));
       // Three training-mode calls (3 passes each) and two gradients (2 passes each).
-      assert.equal(simdPassCount() - simdBefore, path === 'SIMD' ? 3 * 3 + 2 * 2 : 0, 'passes run as SIMD');
+      assert.equal(simdRunCount(BATCH_NORM_SIMD) - simdBefore, path === 'SIMD' ? 3 * 3 + 2 * 2 : 0, 'passes run as SIMD');
       assertProbesClose(wasm, cpu, 1e-4, 'wasm');
       assert.ok(wasm.kernels.includes(BATCH_NORM_TRAINING) && wasm.kernels.includes(BATCH_NORM_TRAINING_GRAD), `kernels run: ${wasm.kernels.join(', ')}`);
       assert.ok(!wasm.kernels.includes('Mean') && !wasm.kernels.includes('SquaredDifference'), 'the composite moments still ran');
@@ -69,9 +70,9 @@ void test('each SIMD pass gives the results of the JavaScript pass bit for bit',
         out.dispose();
         return { written, sums };
       };
-      const before = simdPassCount();
+      const before = simdRunCount(BATCH_NORM_SIMD);
       const simd = run('auto');
-      assert.equal(simdPassCount() - before, 1, 'the SIMD pass did not run');
+      assert.equal(simdRunCount(BATCH_NORM_SIMD) - before, 1, 'the SIMD pass did not run');
       const js = run('javascript');
       assert.deepEqual(simd, js, `pass ${op} on ${rows} x ${channels}`);
       assert.ok(js.written.some((v) => v !== 0) || js.sums[0]!.some((v) => v !== 0), `pass ${op} computed nothing`);

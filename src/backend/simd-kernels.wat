@@ -1,11 +1,12 @@
-;; The wasm BatchNorm passes (batch-norm-passes.ts) with 128-bit SIMD: four channels of a pixel at a time,
-;; each float32 widened to float64 as the JavaScript passes do, so the results are the same bit for bit.
+;; Kernels of the wasm training path in 128-bit SIMD, four channels of a pixel at a time: BatchNorm's passes
+;; (batch-norm-simd.ts) and max pooling's gradient (max-pool-grad-simd.ts). Each float32 is widened to float64
+;; where the JavaScript versions compute in float64, so the results are the same bit for bit.
 ;; The lane shuffles are written out at every use: as small functions, V8 did not inline them and each pass
 ;; ran 2-4x slower.
-;; The module works on tfjs-wasm's own heap (imported). Addresses are byte offsets into it: x, y (y or dy)
-;; and dx are float32 tensors in NHWC (a row is one pixel's C channels; C a multiple of 4), rows [r0, r1);
-;; in0..in3 are per-channel float64 inputs, out0 and out1 per-channel float64 sums added to.
-;; scripts/build-wasm-passes.ts assembles it twice: for the threaded build's heap, a shared memory (which must
+;; The module works on tfjs-wasm's own heap (imported). Addresses are byte offsets into it. Tensors are float32
+;; NHWC with C a multiple of 4; the BatchNorm passes see them as rows of C channels, rows [r0, r1), and take
+;; per-channel float64 inputs in0..in3 and sums out0, out1 (added to).
+;; scripts/build-simd-kernels.ts assembles it twice: for the threaded build's heap, a shared memory (which must
 ;; declare a maximum), and for the single-threaded build's, an unshared one (any maximum).
 (module
   (import "env" "memory" (memory 1 MEMORY_LIMITS))
@@ -151,4 +152,93 @@
           (br_if $channels (i32.lt_u (local.get $k) (local.get $rowBytes))))
         (local.set $at (i32.add (local.get $at) (local.get $rowBytes)))
         (br $rows))))
+
+  ;; Max pooling's gradient, summed in float64 (sums: one float64 per input value, zeroed by the caller): each
+  ;; window's dy goes to the first position in row-major order holding its maximum (strictly greater than
+  ;; every earlier value, from -infinity, so NaN never wins), as the JavaScript kernel and the cpu backend do.
+  ;; Windows are visited in the same order, so every position adds its gradients in the same order.
+  (func (export "maxPoolGrad")
+    (param $x i32) (param $dy i32) (param $sums i32) (param $batch i32) (param $inH i32) (param $inW i32)
+    (param $outH i32) (param $outW i32) (param $C i32) (param $strideH i32) (param $strideW i32)
+    (param $filterH i32) (param $filterW i32) (param $top i32) (param $left i32)
+    (local $b i32) (local $oh i32) (local $ow i32) (local $h0 i32) (local $h1 i32) (local $w0 i32) (local $w1 i32)
+    (local $h i32) (local $w i32) (local $k i32) (local $base i32) (local $dyAt i32) (local $i i32)
+    (local $best v128) (local $at v128) (local $v v128) (local $m v128) (local $g v128)
+    (block $batches_done (loop $batches
+      (br_if $batches_done (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $oh (i32.const 0))
+      (block $rows_done (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $oh) (local.get $outH)))
+        (local.set $h0 (i32.sub (i32.mul (local.get $oh) (local.get $strideH)) (local.get $top)))
+        (local.set $h1 (i32.add (local.get $h0) (local.get $filterH)))
+        (if (i32.lt_s (local.get $h0) (i32.const 0)) (then (local.set $h0 (i32.const 0))))
+        (if (i32.gt_s (local.get $h1) (local.get $inH)) (then (local.set $h1 (local.get $inH))))
+        (local.set $ow (i32.const 0))
+        (block $cols_done (loop $cols
+          (br_if $cols_done (i32.ge_u (local.get $ow) (local.get $outW)))
+          (local.set $w0 (i32.sub (i32.mul (local.get $ow) (local.get $strideW)) (local.get $left)))
+          (local.set $w1 (i32.add (local.get $w0) (local.get $filterW)))
+          (if (i32.lt_s (local.get $w0) (i32.const 0)) (then (local.set $w0 (i32.const 0))))
+          (if (i32.gt_s (local.get $w1) (local.get $inW)) (then (local.set $w1 (local.get $inW))))
+          ;; Element index of this window's dy, channel 0.
+          (local.set $dyAt (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oh)) (local.get $outW)) (local.get $ow)) (local.get $C)))
+          (local.set $k (i32.const 0))
+          (block $groups_done (loop $groups
+            (br_if $groups_done (i32.ge_u (local.get $k) (local.get $C)))
+            (local.set $best (f32x4.splat (f32.const -inf)))
+            (local.set $at (i32x4.splat (i32.const -1)))
+            (local.set $h (local.get $h0))
+            (block $wh_done (loop $wh
+              (br_if $wh_done (i32.ge_s (local.get $h) (local.get $h1)))
+              (local.set $w (local.get $w0))
+              (block $ww_done (loop $ww
+                (br_if $ww_done (i32.ge_s (local.get $w) (local.get $w1)))
+                (local.set $base (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $h)) (local.get $inW)) (local.get $w)) (local.get $C)) (local.get $k)))
+                (local.set $v (v128.load align=4 (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2)))))
+                (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
+                (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                (local.set $at (v128.bitselect (i32x4.add (i32x4.splat (local.get $base)) (v128.const i32x4 0 1 2 3)) (local.get $at) (local.get $m)))
+                (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                (br $ww)))
+              (local.set $h (i32.add (local.get $h) (i32.const 1)))
+              (br $wh)))
+            (local.set $g (v128.load align=4 (i32.add (local.get $dy) (i32.shl (i32.add (local.get $dyAt) (local.get $k)) (i32.const 2)))))
+            (local.set $i (i32x4.extract_lane 0 (local.get $at)))
+            (if (i32.ge_s (local.get $i) (i32.const 0)) (then
+              (f64.store align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))
+                (f64.add (f64.load align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $g)))))))
+            (local.set $i (i32x4.extract_lane 1 (local.get $at)))
+            (if (i32.ge_s (local.get $i) (i32.const 0)) (then
+              (f64.store align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))
+                (f64.add (f64.load align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $g)))))))
+            (local.set $i (i32x4.extract_lane 2 (local.get $at)))
+            (if (i32.ge_s (local.get $i) (i32.const 0)) (then
+              (f64.store align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))
+                (f64.add (f64.load align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $g)))))))
+            (local.set $i (i32x4.extract_lane 3 (local.get $at)))
+            (if (i32.ge_s (local.get $i) (i32.const 0)) (then
+              (f64.store align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))
+                (f64.add (f64.load align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $g)))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 4)))
+            (br $groups)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $cols)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $batches)))
+  )
+
+  ;; n float64 sums rounded to float32 (n a multiple of 4), as a Float32Array.set from a Float64Array rounds.
+  (func (export "narrowSums") (param $sums i32) (param $out i32) (param $n i32)
+    (local $i i32)
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (v128.store align=4 (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+        (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (v128.load align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))))
+          (f32x4.demote_f64x2_zero (v128.load offset=16 align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $each)))
+  )
 )
