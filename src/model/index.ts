@@ -4,6 +4,7 @@ export { GradientSparingConv2D } from './conv';
 export { withBatchedMovingAverages } from './moving-averages';
 export { countTrainableParams } from './params';
 export { embedTraining, embedInference } from './embed';
+export { foldedEmbedder, type InferenceEmbedder } from './folded-inference';
 export { L2Normalize, l2Normalize } from './l2-normalize';
 export { hashName, layerSeed } from './init';
 export {

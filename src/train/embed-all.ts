@@ -1,9 +1,11 @@
-// Inference over many images in batches: inference mode (BatchNorm moving statistics), no
-// augmentation, results copied into one Float32Array so no tensor outlives a batch.
+// Inference over many images in batches: inference mode (BatchNorm moving statistics, folded into the
+// convolutions: src/model/folded-inference.ts), no augmentation, results copied into one Float32Array so no
+// tensor outlives a batch.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { PreprocessConfig } from '../config/schema';
 import { assembleBatch, type CachedDataset, type Normalization } from '../data';
+import { foldedEmbedder } from '../model/folded-inference';
 
 /** Returns the images [start, end) of the set to embed, as a [end - start, h, w, c] tensor (disposed here). */
 export type ImageBatchFn = (start: number, end: number) => tf.Tensor4D;
@@ -15,16 +17,21 @@ export function embedBatches(model: LayersModel, count: number, batchSize: numbe
   const dim = outShape[outShape.length - 1];
   if (typeof dim !== 'number') throw new Error('Expected the model output to be [batch, embeddingDim], but its last dimension is unknown.');
   const out = new Float32Array(count * dim);
-  for (let start = 0; start < count; start += batchSize) {
-    const end = Math.min(count, start + batchSize);
-    const x = images(start, end);
-    try {
-      const e = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor2D);
-      out.set(e.dataSync() as Float32Array, start * dim);
-      e.dispose();
-    } finally {
-      x.dispose();
+  const embedder = foldedEmbedder(model);
+  try {
+    for (let start = 0; start < count; start += batchSize) {
+      const end = Math.min(count, start + batchSize);
+      const x = images(start, end);
+      try {
+        const e = embedder.embed(x);
+        out.set(e.dataSync() as Float32Array, start * dim);
+        e.dispose();
+      } finally {
+        x.dispose();
+      }
     }
+  } finally {
+    embedder.dispose();
   }
   return out;
 }
