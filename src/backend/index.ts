@@ -76,7 +76,7 @@ async function register(backend: ConcreteBackend): Promise<void> {
 /**
  * wasm lacks kernels a convnet's backward pass needs, and cpu has a very slow weight gradient;
  * both get composite kernels built from their fast ones once they are active. The native backend gets
- * TensorFlow's fused ReLU gradient; it and wasm get a fused BatchNorm for training.
+ * TensorFlow's fused ReLU gradient; it and wasm get a fused BatchNorm for training, and wasm a one-pass Adam update.
  */
 async function afterActivate(backend: ConcreteBackend): Promise<void> {
   if (backend === 'tensorflow' || backend === 'tensorflow-gpu') (await import('./native-kernels')).registerNativeGradients();
@@ -84,6 +84,7 @@ async function afterActivate(backend: ConcreteBackend): Promise<void> {
   if (backend === 'wasm') {
     kernels.registerWasmTrainingKernels();
     (await import('./wasm-batch-norm')).registerWasmBatchNorm();
+    (await import('./wasm-adam')).registerWasmAdam();
   }
   if (backend === 'cpu') kernels.registerCpuTrainingKernels();
 }

@@ -1,6 +1,7 @@
-;; Kernels of the wasm training path in 128-bit SIMD, four channels of a pixel at a time: BatchNorm's passes
-;; (batch-norm-simd.ts) and max pooling's gradient (max-pool-grad-simd.ts). Each float32 is widened to float64
-;; where the JavaScript versions compute in float64, so the results are the same bit for bit.
+;; Kernels of the wasm training path in 128-bit SIMD, four values at a time: BatchNorm's passes
+;; (batch-norm-simd.ts), max pooling's gradient (max-pool-grad-simd.ts) and the Adam update (wasm-adam.ts).
+;; Each float32 is widened to float64 where the JavaScript versions compute in float64, and float32 operations
+;; follow the same order as tfjs's kernels, so the results are the same bit for bit.
 ;; The lane shuffles are written out at every use: as small functions, V8 did not inline them and each pass
 ;; ran 2-4x slower.
 ;; The module works on tfjs-wasm's own heap (imported). Addresses are byte offsets into it. Tensors are float32
@@ -240,5 +241,50 @@
           (f32x4.demote_f64x2_zero (v128.load offset=16 align=8 (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 3)))))))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $each)))
+  )
+
+  ;; Adam's update over n values, as the optimiser's composite computes it in float32, operation for
+  ;; operation: m' = b1 m + c1 g; v' = b2 v + c2 g^2; delta = step (m' / (sqrt(v') + eps)), where c1, c2
+  ;; are 1 - b1 and 1 - b2 as float32. Reads g, m, v and writes m', v', delta (all float32 arrays).
+  (func (export "adam") (param $g i32) (param $m i32) (param $v i32) (param $mOut i32) (param $vOut i32) (param $delta i32)
+    (param $n i32) (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $step f32) (param $eps f32)
+    (local $i i32) (local $end i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $B1 v128) (local $C1 v128) (local $B2 v128) (local $C2 v128) (local $STEP v128) (local $EPS v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $B1 (f32x4.splat (local.get $b1)))
+    (local.set $C1 (f32x4.splat (local.get $c1)))
+    (local.set $B2 (f32x4.splat (local.get $b2)))
+    (local.set $C2 (f32x4.splat (local.get $c2)))
+    (local.set $STEP (f32x4.splat (local.get $step)))
+    (local.set $EPS (f32x4.splat (local.get $eps)))
+    ;; Byte offsets: four values at a time up to the last multiple of 4, then one at a time.
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done (loop $fours
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gv (v128.load align=4 (i32.add (local.get $g) (local.get $i))))
+      (local.set $mv (f32x4.add (f32x4.mul (local.get $B1) (v128.load align=4 (i32.add (local.get $m) (local.get $i))))
+        (f32x4.mul (local.get $C1) (local.get $gv))))
+      (local.set $vv (f32x4.add (f32x4.mul (local.get $B2) (v128.load align=4 (i32.add (local.get $v) (local.get $i))))
+        (f32x4.mul (local.get $C2) (f32x4.mul (local.get $gv) (local.get $gv)))))
+      (v128.store align=4 (i32.add (local.get $mOut) (local.get $i)) (local.get $mv))
+      (v128.store align=4 (i32.add (local.get $vOut) (local.get $i)) (local.get $vv))
+      (v128.store align=4 (i32.add (local.get $delta) (local.get $i))
+        (f32x4.mul (local.get $STEP) (f32x4.div (local.get $mv) (f32x4.add (f32x4.sqrt (local.get $vv)) (local.get $EPS)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $fours)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $tail_done (loop $ones
+      (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gs (f32.load align=4 (i32.add (local.get $g) (local.get $i))))
+      (local.set $ms (f32.add (f32.mul (local.get $b1) (f32.load align=4 (i32.add (local.get $m) (local.get $i))))
+        (f32.mul (local.get $c1) (local.get $gs))))
+      (local.set $vs (f32.add (f32.mul (local.get $b2) (f32.load align=4 (i32.add (local.get $v) (local.get $i))))
+        (f32.mul (local.get $c2) (f32.mul (local.get $gs) (local.get $gs)))))
+      (f32.store align=4 (i32.add (local.get $mOut) (local.get $i)) (local.get $ms))
+      (f32.store align=4 (i32.add (local.get $vOut) (local.get $i)) (local.get $vs))
+      (f32.store align=4 (i32.add (local.get $delta) (local.get $i))
+        (f32.mul (local.get $step) (f32.div (local.get $ms) (f32.add (f32.sqrt (local.get $vs)) (local.get $eps)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $ones)))
   )
 )

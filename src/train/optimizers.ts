@@ -4,6 +4,7 @@
 // restores it bit for bit, and the learning rate is simply an argument of every step.
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '../config/schema';
+import { adamUpdate } from '../backend/adam-update';
 import { readOwnedValues } from '../backend/read-values';
 
 export type OptimizerName = OptimizerConfig['name'];
@@ -122,12 +123,15 @@ export class Optimizer {
         const c2 = 1 - Math.pow(o.beta2, this.stepCount);
         const m = this.slot('m');
         const v = this.slot('v');
-        const mNew = tf.add(tf.mul(tf.scalar(o.beta1), m), tf.mul(tf.scalar(1 - o.beta1), g));
-        const vNew = tf.add(tf.mul(tf.scalar(o.beta2), v), tf.mul(tf.scalar(1 - o.beta2), tf.square(g)));
+        const stepSize = (learningRate * Math.sqrt(c2)) / c1;
+        const epsilon = o.epsilon * Math.sqrt(c2);
+        // One kernel where the backend has it (wasm), with the composite's results bit for bit.
+        const fused = adamUpdate(g, m, v, { beta1: o.beta1, beta2: o.beta2, stepSize, epsilon });
+        const mNew = fused?.m ?? tf.add(tf.mul(tf.scalar(o.beta1), m), tf.mul(tf.scalar(1 - o.beta1), g));
+        const vNew = fused?.v ?? tf.add(tf.mul(tf.scalar(o.beta2), v), tf.mul(tf.scalar(1 - o.beta2), tf.square(g)));
         m.assign(mNew);
         v.assign(vNew);
-        const stepSize = tf.scalar((learningRate * Math.sqrt(c2)) / c1);
-        delta = tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(vNew), tf.scalar(o.epsilon * Math.sqrt(c2)))));
+        delta = fused?.delta ?? tf.mul(tf.scalar(stepSize), tf.div(mNew, tf.add(tf.sqrt(vNew), tf.scalar(epsilon))));
       }
       const decoupledDecay = o.name === 'adamw' && o.weightDecay > 0 ? tf.scalar(learningRate * o.weightDecay) : null;
       const steps = unflatten(delta as tf.Tensor1D, this.params.map((p) => p.variable.shape), this.sizes);

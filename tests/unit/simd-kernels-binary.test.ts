@@ -22,7 +22,7 @@ void test('each binary links to its kind of heap only, and exports the kernels',
   const unshared = new webAssembly.Memory({ initial: 1 });
   const module = (name: 'shared' | 'unshared'): WasmModule => new webAssembly.Module(Buffer.from(SIMD_KERNELS_WASM[name], 'base64'));
   const exports = Object.keys(new webAssembly.Instance(module('shared'), { env: { memory: shared } }).exports).sort();
-  assert.deepEqual(exports, ['affine', 'gradientSums', 'inputGradient', 'maxPoolGrad', 'narrowSums', 'squaredDeviation', 'sum']);
+  assert.deepEqual(exports, ['adam', 'affine', 'gradientSums', 'inputGradient', 'maxPoolGrad', 'narrowSums', 'squaredDeviation', 'sum']);
   assert.ok(new webAssembly.Instance(module('unshared'), { env: { memory: unshared } }));
   assert.throws(() => new webAssembly.Instance(module('shared'), { env: { memory: unshared } }), webAssembly.LinkError);
   assert.throws(() => new webAssembly.Instance(module('unshared'), { env: { memory: shared } }), webAssembly.LinkError);
