@@ -33,7 +33,6 @@ interface ThreadedModule {
 
 type ThreadedFactory = (config: Record<string, unknown>) => Promise<ThreadedModule>;
 
-
 /** A thread count as written by a user (environment variable or bench option): a whole number 1..8, else null. */
 export function parseWasmThreadCount(raw: string): number | null {
   const n = Number(raw.trim());
@@ -92,7 +91,7 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
     instantiateWasm: (imports: { env: Record<string, unknown> }, receive: (instance: object, module: object) => void) => {
       // The C++ side divides this by two (see the top of this file).
       imports.env['emscripten_num_logical_cores'] = () => 2 * threads;
-      // The heap, shared with the pool's threads; the BatchNorm kernels' helper thread works on it too.
+      // The heap, shared with the pool's threads; the SIMD kernels and the BatchNorm helper thread work on it too.
       const memory = imports.env['memory'];
       if (memory instanceof webAssembly.Memory) sharedHeap = memory;
       webAssembly.instantiate(readFileSync(path.join(dir, `${BUILD}.wasm`)), imports).then(
