@@ -7,6 +7,7 @@
 // { training: false }) up to float rounding (tested).
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { embedInference } from './embed';
 
 /** Embeds batches with the weights the model had when the embedder was made; dispose it when done. */
 export interface InferenceEmbedder {
@@ -107,11 +108,11 @@ function plan(model: tfl.LayersModel): Map<Layer, Step> | null {
 
 /**
  * An embedder for `model` in inference mode with its BatchNorm layers folded into their convolutions. Models
- * whose graph it cannot walk (several inputs or outputs, shared layers) embed with model.apply instead.
+ * whose graph it cannot walk (several inputs or outputs, shared layers) embed with embedInference instead.
  */
 export function foldedEmbedder(model: tfl.LayersModel): InferenceEmbedder {
   const steps = plan(model);
-  if (!steps) return { embed: (x) => model.apply(x, { training: false }) as tf.Tensor2D, dispose: () => undefined };
+  if (!steps) return { embed: (x) => embedInference(model, x), dispose: () => undefined };
   const input = model.inputLayers[0] as Layer;
   const output = model.outputLayers[0] as Layer;
   return {
