@@ -11,15 +11,14 @@ import { Client, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle
 import { CancelledFailure } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { pipelineLogger } from './temporal/logger';
-import { createActivities } from './activities';
-import { preloadBackend } from './src/pipeline';
+import { createActivities, workerActivityDeps } from './activities';
+import { parseEnv } from './src/config/env';
 import type { Progress, RetrainInput, SweepInput, TrainInput, TrainResult } from './activities/types';
 import { ALL_ROLES, createWorkers, runWorkers } from './temporal/workers';
 import { clientConnection, ensureSearchAttributes, resolveTemporal, workerConnection, type TemporalTarget } from './temporal/connection';
 import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { loadConfig } from './src/config/load';
 
-const projectRoot = process.env['FACENET_ROOT'] ?? process.cwd();
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -97,8 +96,9 @@ async function runCommand(opts: { config: string; set: string[]; runId?: string;
   }
   const nativeConnection = await workerConnection(target);
   try {
-    const workers = await createWorkers({ connection: nativeConnection, namespace: target.namespace, roles: ALL_ROLES, activities: createActivities({ projectRoot }) });
-    await preloadBackend(); // after createWorkers, as in worker.ts
+    const deps = workerActivityDeps(parseEnv());
+    const workers = await createWorkers({ connection: nativeConnection, namespace: target.namespace, roles: ALL_ROLES, activities: createActivities(deps) });
+    await deps.sessions.backend.preload(); // after createWorkers, as in worker.ts
     const result = handle.result() as Promise<TrainResult>;
     const resume = `npm start -- --config ${opts.config} --run-id ${workflowId}`;
     let interrupted = false;

@@ -7,8 +7,8 @@
 import { Command, Option } from 'commander';
 import { Runtime } from '@temporalio/worker';
 import { pipelineLogger } from './temporal/logger';
-import { createActivities } from './activities';
-import { preloadBackend } from './src/pipeline';
+import { createActivities, workerActivityDeps } from './activities';
+import { parseEnv } from './src/config/env';
 import { ALL_ROLES, createWorkers, runWorkers, type WorkerRole } from './temporal/workers';
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE, WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { clientConnection, ensureSearchAttributes, resolveTemporal, workerConnection } from './temporal/connection';
@@ -27,6 +27,7 @@ export async function main(argv = process.argv): Promise<void> {
   const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
   if (unknown.length) throw new Error(`Unknown role(s) ${unknown.join(', ')}; choose from ${ALL_ROLES.join(', ')}.`);
 
+  const deps = workerActivityDeps(parseEnv());
   Runtime.install({ logger: pipelineLogger(opts.logLevel.toUpperCase() as 'INFO') });
   const target = await resolveTemporal();
   const client = await clientConnection(target);
@@ -43,12 +44,12 @@ export async function main(argv = process.argv): Promise<void> {
       namespace: target.namespace,
       roles,
       taskQueues: { workflows: opts.workflowQueue, cpu: opts.cpuQueue, accel: opts.accelQueue },
-      activities: createActivities({ projectRoot: process.env["FACENET_ROOT"] ?? process.cwd() }),
+      activities: createActivities(deps),
     });
     // Before polling (loading TensorFlow blocks the event loop for most of a second) but after the workers
     // are created: loaded before the workflow bundle was built, it left every later epoch 5-10 ms slower
     // outside its steps (att-cpu, 4 runs each way; cause not found).
-    if (roles.includes('accel')) await preloadBackend();
+    if (roles.includes('accel')) await deps.sessions.backend.preload();
     console.log(`Worker (${roles.join(', ')}) polling ${target.address} namespace ${target.namespace}` + (target.uiUrl ? `; Web UI: ${target.uiUrl}` : ''));
     await runWorkers(workers);
   } finally {

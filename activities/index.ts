@@ -1,13 +1,18 @@
 // Temporal activities: the thin seam between workflows and the FaceNet library. Each one heartbeats,
 // listens for cancellation and is idempotent (a retry finds what is already done in the run directory).
+// What they share across calls (the backend, the open training sessions) is injected.
 import { Context } from '@temporalio/activity';
 import * as pipeline from '../src/pipeline';
+import type { FacenetEnv } from '../src/config/env';
 import type { Champion, EpochSummary, EvalSummary, PreparedDatasetInfo, RunPlan } from './types';
 import { withErrorClassification } from './classify-errors';
 
 export interface ActivityDeps {
   /** Relative config paths, dataset folders and runsDir resolve against this. */
   projectRoot: string;
+  /** The worker's training sessions and backend (one per worker process). */
+  sessions: pipeline.Sessions;
+  env: FacenetEnv;
 }
 
 /**
@@ -32,7 +37,13 @@ async function withHeartbeats<T>(run: (onProgress: (details: unknown) => void) =
   }
 }
 
+/** A worker process's dependencies, from its validated environment (src/config/env.ts). */
+export function workerActivityDeps(env: FacenetEnv, cwd = process.cwd()): ActivityDeps {
+  return { projectRoot: env.FACENET_ROOT ?? cwd, sessions: new pipeline.Sessions(new pipeline.WorkerBackend(env)), env };
+}
+
 export function createActivities(deps: ActivityDeps) {
+  const { projectRoot, sessions } = deps;
   return withErrorClassification({
     async resolveRun(input: {
       configPath?: string;
@@ -40,37 +51,28 @@ export function createActivities(deps: ActivityDeps) {
       overrides?: string[];
       runId: string;
     }): Promise<RunPlan> {
-      return withHeartbeats(async () => pipeline.resolveRun(input, deps.projectRoot));
+      return withHeartbeats(async () => pipeline.resolveRun(input, projectRoot));
     },
 
     async prepareData(input: { runDir: string }): Promise<PreparedDatasetInfo> {
-      return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, deps.projectRoot, { onProgress }));
-    },
-
-    /** One epoch; workflows recorded before epochs were grouped replay with it. */
-    async trainEpoch(input: { runDir: string; epoch: number; cachePath: string; deferCheckpoint?: boolean }): Promise<EpochSummary> {
-      const signal = Context.current().cancellationSignal;
-      return withHeartbeats(
-        (onProgress) => pipeline.trainRunEpoch(input.runDir, input.epoch, input.cachePath, { onProgress, signal, deferCheckpoint: input.deferCheckpoint }),
-        { epoch: input.epoch },
-      );
+      return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, projectRoot, { onProgress }));
     },
 
     /**
-     * Epochs firstEpoch..lastEpoch in order, each ending with its checkpoint (all but the last written on a
-     * worker thread while the next trains; the last one too when deferLastCheckpoint). A retry skips the
-     * epochs already done and continues from the latest checkpoint.
+     * Epochs firstEpoch..lastEpoch (counted from 1) in order; each epoch's checkpoint is on disk before the
+     * next starts, so all of them are when this completes. A retry continues from the newest checkpoint.
      */
-    async trainEpochs(input: { runDir: string; firstEpoch: number; lastEpoch: number; cachePath: string; deferLastCheckpoint?: boolean }): Promise<EpochSummary[]> {
+    async trainEpochs(input: { runDir: string; firstEpoch: number; lastEpoch: number; cachePath: string }): Promise<EpochSummary[]> {
       const signal = Context.current().cancellationSignal;
+      const range = { firstEpoch: input.firstEpoch, lastEpoch: input.lastEpoch };
       return withHeartbeats(
-        (onProgress) => pipeline.trainRunEpochs(input.runDir, input.firstEpoch, input.lastEpoch, input.cachePath, { onProgress, signal, deferLastCheckpoint: input.deferLastCheckpoint }),
-        { epoch: input.firstEpoch, lastEpoch: input.lastEpoch },
+        (onProgress) => pipeline.trainRunEpochs(sessions, input.runDir, range, input.cachePath, { onProgress, signal }),
+        { epoch: input.firstEpoch, ...range },
       );
     },
 
     async evaluate(input: { runDir: string; epoch: number; cachePath: string; final?: boolean }): Promise<EvalSummary> {
-      return withHeartbeats((onProgress) => pipeline.evaluateRun(input.runDir, input.epoch, input.cachePath, { onProgress, final: input.final }), { epoch: input.epoch });
+      return withHeartbeats((onProgress) => pipeline.evaluateRun(sessions, input.runDir, input.epoch, input.cachePath, { onProgress, final: input.final }), { epoch: input.epoch });
     },
 
     async writeReport(input: { runDir: string }): Promise<{ reportPath: string }> {
@@ -78,19 +80,20 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async datasetFingerprint(input: { configPath?: string; config?: Record<string, unknown>; overrides?: string[] }): Promise<{ manifestHash: string; configName: string }> {
-      return withHeartbeats(() => pipeline.datasetFingerprint(input, deps.projectRoot));
+      return withHeartbeats(() => pipeline.datasetFingerprint(input, projectRoot));
     },
 
     async readChampion(input: { championDir: string }): Promise<Champion | null> {
-      return pipeline.readChampion(input.championDir, deps.projectRoot);
+      return pipeline.readChampion(input.championDir, projectRoot);
     },
 
     async promoteChampion(input: { championDir: string; runDir: string; manifestHash: string }): Promise<Champion> {
-      return withHeartbeats(async () => pipeline.promoteChampion(input.championDir, input.runDir, input.manifestHash, deps.projectRoot));
+      return withHeartbeats(async () => pipeline.promoteChampion(input.championDir, input.runDir, input.manifestHash, projectRoot));
     },
 
-    async exportModel(input: { runDir: string; cachePath: string }): Promise<{ modelDir: string }> {
-      return withHeartbeats(() => pipeline.exportRunModel(input.runDir, input.cachePath));
+    /** The model after `epoch` (the run's last trained epoch) in the tfjs format, in <runDir>/model. */
+    async exportModel(input: { runDir: string; epoch: number; cachePath: string }): Promise<{ modelDir: string }> {
+      return withHeartbeats(() => pipeline.exportRunModel(sessions, input.runDir, input.epoch, input.cachePath));
     },
   });
 }

@@ -4,7 +4,7 @@
 
 import type { RunPlan } from '../src/pipeline/resolve';
 import type { PreparedDataset as PreparedDatasetInfo } from '../src/data/prepare';
-import type { EpochResult as EpochSummary } from '../src/pipeline/train';
+import type { EpochSummary } from '../src/train/state';
 import type { EvalResult as EvalSummary } from '../src/pipeline/evaluate';
 import type { ChampionRecord as Champion } from '../src/pipeline/champion';
 
@@ -36,9 +36,6 @@ export interface Continuation {
   epochSeconds: number[];
   lastEpoch: EpochSummary | null;
 }
-
-
-
 
 
 export interface TrainResult {
@@ -75,7 +72,6 @@ export interface RetrainInput {
   warmStart?: boolean;
   taskQueues?: { cpu?: string; accel?: string };
 }
-
 
 export interface RetrainResult {
   skipped: boolean;

@@ -1,10 +1,9 @@
 // What orchestration adds to each training epoch, from a finished run's workflow history:
-// for each training activity (trainEpochs, or trainEpoch in older histories), the wall time from the
-// completion of the activity before it (training or evaluation) to its own completion, minus the
-// training seconds it measured itself (its steps), per epoch. The difference is scheduling, polling,
-// heartbeats, session reuse and the checkpoint write. Evaluation activities are timed apart (start to
-// completion): an epoch's checkpoint may be written while the evaluation after it runs, and a cost
-// moved there is not a cost saved.
+// for each training activity (trainEpochs), the wall time from the completion of the activity before it
+// (training or evaluation) to its own completion, minus the training seconds it measured itself (its
+// steps), per epoch. The difference is scheduling, polling, heartbeats, session reuse and the checkpoint
+// writes. Evaluation activities (which load the epoch's checkpoint) are timed apart, start to completion.
+// Retried activities are left out: part of their epochs was read back, not trained.
 //
 //   npx tsx scripts/temporal-overhead.ts <workflowId> [--out results/temporal-overhead.json]
 import { Command } from 'commander';
@@ -12,7 +11,7 @@ import { writeJsonAtomic } from '../src/util/durable-fs';
 import { Client } from '@temporalio/client';
 import { clientConnection, resolveTemporal } from '../temporal/connection';
 
-const TRAINING_ACTIVITIES = new Set(['trainEpochs', 'trainEpoch']);
+const TRAINING_ACTIVITY = 'trainEpochs';
 
 /** One training activity: one epoch, or a group of them. */
 interface ActivityTiming {
@@ -53,19 +52,20 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
   for (const runId of await runIds(client, workflowId)) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const scheduled = new Map<string, string>(); // scheduled event id -> activity type
-    const started = new Map<string, number>(); // scheduled event id -> start time
-    const done: Array<{ type: string; startedAt: number; at: number; result: EpochResult | EpochResult[] | null }> = [];
+    const started = new Map<string, { at: number; attempt: number }>(); // scheduled event id -> start
+    const done: Array<{ type: string; startedAt: number; attempt: number; at: number; result: EpochResult | EpochResult[] | null }> = [];
     for (const e of history.events ?? []) {
       const s = e.activityTaskScheduledEventAttributes;
       if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
       const st = e.activityTaskStartedEventAttributes;
-      if (st) started.set(String(st.scheduledEventId), seconds(e.eventTime));
+      if (st) started.set(String(st.scheduledEventId), { at: seconds(e.eventTime), attempt: st.attempt ?? 1 });
       const c = e.activityTaskCompletedEventAttributes;
       if (c) {
         const data = c.result?.payloads?.[0]?.data;
         done.push({
           type: scheduled.get(String(c.scheduledEventId)) ?? '',
-          startedAt: started.get(String(c.scheduledEventId)) ?? NaN,
+          startedAt: started.get(String(c.scheduledEventId))?.at ?? NaN,
+          attempt: started.get(String(c.scheduledEventId))?.attempt ?? 1,
           at: seconds(e.eventTime),
           result: data ? (JSON.parse(Buffer.from(data).toString()) as EpochResult | EpochResult[]) : null,
         });
@@ -75,9 +75,8 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
     for (let i = 1; i < done.length; i++) {
       const prev = done[i - 1]!;
       const cur = done[i]!;
-      if (!TRAINING_ACTIVITIES.has(cur.type) || !cur.result) continue;
+      if (cur.type !== TRAINING_ACTIVITY || !cur.result || cur.attempt > 1) continue;
       const epochs = Array.isArray(cur.result) ? cur.result : [cur.result];
-      if (epochs.some((e) => e['alreadyDone'])) continue;
       const wall = cur.at - prev.at;
       const train = epochs.reduce((sum, e) => sum + e['seconds']!, 0);
       out.push({

@@ -8,7 +8,6 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
-  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -31,8 +30,6 @@ export const stopAfterEpochSignal = defineSignal<[number?]>('stopAfterEpoch');
 
 /** Keeps the event history small: a run of hundreds of epochs continues as new every this many epochs. */
 const EPOCHS_PER_HISTORY = 25;
-/** Histories recorded before epochs were grouped call trainEpoch once per epoch; they replay that way. */
-const GROUPED_EPOCHS_PATCH = 'train-epochs-grouped';
 
 function activitiesFor(input: TrainInput) {
   const cpuQueue = input.taskQueues?.cpu ?? CPU_TASK_QUEUE;
@@ -117,28 +114,20 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
     }
   };
 
-  const grouped = patched(GROUPED_EPOCHS_PATCH);
   try {
     let epoch = firstEpoch;
     while (epoch <= plan.epochs) {
       progress.phase = 'training';
-      const last = grouped
-        ? lastEpochOfGroup({
-            epoch,
-            totalEpochs: plan.epochs,
-            evalEvery: plan.evalEvery,
-            stopAfterEpoch: progress.stopAfterEpoch,
-            historyLimitEpoch: firstEpoch + EPOCHS_PER_HISTORY - 1,
-            epochSeconds,
-          })
-        : epoch;
-      // Every epoch's checkpoint is written on the worker's checkpoint thread while what follows runs (it is
-      // orchestration time otherwise): the next epoch, or the evaluation, which embeds meanwhile and waits
-      // for the write before it records its result. A write lost with its worker is made up by retraining
-      // that epoch, deterministically, in whichever activity comes next.
-      const summaries = grouped
-        ? await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath, deferLastCheckpoint: true })
-        : [await accel.trainEpoch({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, deferCheckpoint: true })];
+      const last = lastEpochOfGroup({
+        epoch,
+        totalEpochs: plan.epochs,
+        evalEvery: plan.evalEvery,
+        stopAfterEpoch: progress.stopAfterEpoch,
+        historyLimitEpoch: firstEpoch + EPOCHS_PER_HISTORY - 1,
+        epochSeconds,
+      });
+      // When the activity completes, every epoch it trained has its checkpoint on disk.
+      const summaries = await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath });
       for (const summary of summaries) {
         lastEpoch = summary;
         epochSeconds.push(summary.seconds);
@@ -173,7 +162,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   progress.phase = 'reporting';
   const finalEpoch = lastEpoch?.epoch ?? plan.epochs;
   const { reportPath } = await cpu.writeReport({ runDir: plan.runDir });
-  const { modelDir } = await accel.exportModel({ runDir: plan.runDir, cachePath: dataset.cachePath });
+  const { modelDir } = await accel.exportModel({ runDir: plan.runDir, epoch: finalEpoch, cachePath: dataset.cachePath });
   progress.phase = 'done';
   progress.etaSeconds = 0;
   return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir, stoppedEarly };

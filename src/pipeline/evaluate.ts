@@ -1,6 +1,7 @@
 // Step 4: verification metrics of the model after `epoch` on the run's test pairs (and, for LFW, also
-// the View 2 10-fold protocol at the final evaluation). Results are files in runs/<id>/eval/; the
-// workflow gets a few numbers.
+// the View 2 10-fold protocol at the final evaluation). The model is read from that epoch's checkpoint
+// into an inference model: evaluation never trains. Results are files in runs/<id>/eval/; the workflow
+// gets a few numbers.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,12 +9,11 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { RunConfig } from '../config/schema';
 import { assembleBatch, resolveSplit, type CachedDataset, type Normalization, type TestPair } from '../data';
 import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerification, type KFoldReport, type VerificationReport } from '../eval';
-import { checkpointName, embedBatches, type TrainingSession } from '../train';
-import { readMetricsLog, upsertMetricsRow } from '../run/metrics-log';
+import { checkpointName, embedBatches, loadCheckpointModel, recordBest, runDataOf } from '../train';
+import { upsertMetricsRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { writeJsonAtomic } from '../util/durable-fs';
-import { openSession } from './sessions';
-import { trainRunEpochs } from './train';
+import type { Sessions } from './sessions';
 import type { ProgressFn } from './data';
 
 export interface EvalResult {
@@ -70,6 +70,7 @@ function pairDistances(emb: Float32Array, dim: number, indices: number[], pairs:
 }
 
 export async function evaluateRun(
+  sessions: Sessions,
   runDir: string,
   epoch: number,
   cachePath: string,
@@ -77,95 +78,64 @@ export async function evaluateRun(
 ): Promise<EvalResult> {
   // Idempotent: an evaluation already written (a retried activity, a resumed run) is read back.
   const resultPath = evalPath(runDir, epoch);
+  const config = readRunConfig(runDir);
   if (existsSync(resultPath)) {
     const done = JSON.parse(readFileSync(resultPath, 'utf8')) as EvalFile;
-    if (!opts.final || done.view2 !== null || !needsView2(readRunConfig(runDir))) return summarize(done, resultPath);
+    if (!opts.final || done.view2 !== null || !needsView2(config)) return summarize(done, resultPath);
   }
-  const { session, config } = await sessionAtEpoch(runDir, epoch, cachePath, opts.onProgress);
-  const data = session.data;
-  if (!data) throw new Error('The training session has no dataset; evaluation needs the cached dataset.');
-  const { dataset, split, normalization } = data;
-  const model = session.model;
-  const dim = config.model.embeddingDim;
-  opts.onProgress?.({ phase: 'embedding', epoch, images: split.testIndices.length });
+  await sessions.backend.ensure(config);
+  const { dataset, split, normalization } = await runDataOf(await sessions.dataset(cachePath), config);
+  const paths = runPaths(runDir);
+  const checkpointPath = join(paths.checkpoints, checkpointName(epoch));
+  const { model } = await loadCheckpointModel({ config, inputShape: [dataset.height, dataset.width, dataset.channels], checkpointPath });
+  try {
+    const dim = config.model.embeddingDim;
+    opts.onProgress?.({ phase: 'embedding', epoch, images: split.testIndices.length });
+    const started = Date.now();
+    const emb = embedImages(model, dataset, split.testIndices, config, normalization);
+    const seconds = (Date.now() - started) / 1000;
+    const distances = pairDistances(emb, dim, split.testIndices, split.testPairs, config.loss.distance);
+    const same = split.testPairs.map((p) => p.same);
+    const farTargets = config.evaluation.farTargets;
+    const verification = evaluateVerification(distances, same, { criterion: config.evaluation.threshold, farTargets });
+    const folds = split.testPairs.map((p) => p.fold);
+    const kfold = new Set(folds).size > 1 ? evaluateKFold(distances, same, folds, { farTargets }) : null;
 
-  const started = Date.now();
-  const emb = embedImages(model, dataset, split.testIndices, config, normalization);
-  const seconds = (Date.now() - started) / 1000;
-  const distances = pairDistances(emb, dim, split.testIndices, split.testPairs, config.loss.distance);
-  const same = split.testPairs.map((p) => p.same);
-  const farTargets = config.evaluation.farTargets;
-  const verification = evaluateVerification(distances, same, { criterion: config.evaluation.threshold, farTargets });
-  const folds = split.testPairs.map((p) => p.fold);
-  const kfold = new Set(folds).size > 1 ? evaluateKFold(distances, same, folds, { farTargets }) : null;
+    let view2: KFoldReport | null = null;
+    if (opts.final && needsView2(config)) {
+      opts.onProgress?.({ phase: 'embedding View 2', epoch });
+      const v2 = await resolveSplit(dataset, { ...config.dataset, split: { kind: 'lfw', view: 'view2', fold: 0 } });
+      const v2emb = embedImages(model, dataset, v2.testIndices, config, normalization);
+      const v2dist = pairDistances(v2emb, dim, v2.testIndices, v2.testPairs, config.loss.distance);
+      view2 = evaluateKFold(v2dist, v2.testPairs.map((p) => p.same), v2.testPairs.map((p) => p.fold), { farTargets });
+    }
 
-  let view2: KFoldReport | null = null;
-  if (opts.final && needsView2(config)) {
-    opts.onProgress?.({ phase: 'embedding View 2', epoch });
-    const v2 = await resolveSplit(dataset, { ...config.dataset, split: { kind: 'lfw', view: 'view2', fold: 0 } });
-    const v2emb = embedImages(model, dataset, v2.testIndices, config, normalization);
-    const v2dist = pairDistances(v2emb, dim, v2.testIndices, v2.testPairs, config.loss.distance);
-    view2 = evaluateKFold(v2dist, v2.testPairs.map((p) => p.same), v2.testPairs.map((p) => p.fold), { farTargets });
+    const file: EvalFile = {
+      epoch,
+      checkpoint: checkpointName(epoch),
+      protocol: describeProtocol(config),
+      verification,
+      kfold,
+      view2,
+      embedding: { images: split.testIndices.length, seconds, imagesPerSecond: split.testIndices.length / Math.max(seconds, 1e-9), flipTTA: config.evaluation.flipTTA },
+      plotData: {
+        distances: Array.from(distances, (d) => Math.round(d * 1e6) / 1e6),
+        same,
+        embeddings: Array.from(emb, (v) => Math.round(v * 1e5) / 1e5),
+        dim,
+        identities: split.testIndices.map((i) => dataset.identities[dataset.labels[i] as number] as string),
+      },
+    };
+    writeJsonAtomic(resultPath, file);
+
+    const result = summarize(file, resultPath);
+    upsertMetricsRow(paths.metrics, { epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold });
+    // best.json: the training session reads it before each checkpoint, so the best one is never pruned.
+    await recordBest(paths.checkpoints, { metric: 'accuracy', value: result.accuracy, threshold: result.threshold, checkpoint: checkpointName(epoch) });
+    return result;
+  } finally {
+    model.dispose();
   }
-
-  // The epoch's checkpoint may still be being written on the checkpoint thread (the training activity
-  // left it to overlap this evaluation's embedding). The evaluation is recorded, and the checkpoint
-  // possibly named best, only once it is whole on disk.
-  await session.flushCheckpoint();
-
-  const file: EvalFile = {
-    epoch,
-    checkpoint: checkpointName(epoch),
-    protocol: describeProtocol(config),
-    verification,
-    kfold,
-    view2,
-    embedding: { images: split.testIndices.length, seconds, imagesPerSecond: split.testIndices.length / Math.max(seconds, 1e-9), flipTTA: config.evaluation.flipTTA },
-    plotData: {
-      distances: Array.from(distances, (d) => Math.round(d * 1e6) / 1e6),
-      same,
-      embeddings: Array.from(emb, (v) => Math.round(v * 1e5) / 1e5),
-      dim,
-      identities: split.testIndices.map((i) => dataset.identities[dataset.labels[i] as number] as string),
-    },
-  };
-  writeJsonAtomic(resultPath, file);
-
-  const result = summarize(file, resultPath);
-  upsertMetricsRow(runPaths(runDir).metrics, { epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold });
-  await session.recordEvaluation({ metric: 'accuracy', value: result.accuracy, threshold: result.threshold });
-  return result;
-}
-
-/**
- * The run's session at the end of `epoch`. When that epoch's checkpoint was written in the background and
- * lost with its process (the worker died before the write landed), the session restored from disk is
- * behind: the epochs the metrics log says were trained are retrained from the checkpoint before them,
- * which is deterministic, so the evaluated weights are those the lost checkpoint held.
- */
-async function sessionAtEpoch(runDir: string, epoch: number, cachePath: string, onProgress?: ProgressFn): Promise<{ session: TrainingSession; config: RunConfig }> {
-  let { session, config } = await openSession(runDir, cachePath);
-  const behind = session.state.epoch < epoch;
-  if (behind && trainedEpochsLogged(runDir, session.state.epoch + 1, epoch)) {
-    onProgress?.({ phase: 'retraining epochs whose checkpoint was lost', epoch, from: session.state.epoch + 1 });
-    await trainRunEpochs(runDir, session.state.epoch + 1, epoch, cachePath, { onProgress, deferLastCheckpoint: true });
-    ({ session, config } = await openSession(runDir, cachePath));
-  }
-  if (session.state.epoch !== epoch || session.state.step !== 0) {
-    throw new Error(
-      `Evaluation of epoch ${epoch} needs checkpoint ${checkpointName(epoch)}, but the run's latest valid checkpoint is ` +
-        `${checkpointName(session.state.epoch, session.state.step)}` +
-        (session.state.epoch < epoch ? ` and the metrics log does not show epoch ${epoch} as trained: train it first.` : '.'),
-    );
-  }
-  return { session, config };
-}
-
-/** True when metrics.csv has a training row (a loss) for every epoch first..last. */
-function trainedEpochsLogged(runDir: string, first: number, last: number): boolean {
-  const trained = new Set(readMetricsLog(runPaths(runDir).metrics).filter((r) => Number.isFinite(r.loss)).map((r) => r.epoch));
-  for (let e = first; e <= last; e++) if (!trained.has(e)) return false;
-  return true;
 }
 
 /** LFW trained on View 1 is also scored on View 2 at the end, as the reference reported it. */

@@ -2,9 +2,9 @@
 // activities call them (activities/), and so can scripts and tests, without a server.
 export { resolveRun, configFromRequest, describeConfig, type RunRequest, type RunPlan } from './resolve';
 export { prepareRunData, withLocalSource, type ProgressFn } from './data';
-export { trainRunEpoch, trainRunEpochs, type EpochResult } from './train';
+export { trainRunEpochs, type TrainEpochsOptions } from './train';
 export { evaluateRun, evalPath, embedImages, type EvalResult, type EvalFile } from './evaluate';
 export { writeRunReport, latestEvalFile } from './report';
 export { exportRunModel } from './export';
-export { openSession, closeSession, ensureBackend, preloadBackend } from './sessions';
+export { Sessions, WorkerBackend, type OpenedSession } from './sessions';
 export { datasetFingerprint, readChampion, promoteChampion, type ChampionRecord } from './champion';

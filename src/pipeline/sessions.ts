@@ -1,81 +1,110 @@
-// One training session per run is kept alive in the worker between epoch activities, so an epoch does not
-// rebuild the model and reload its checkpoint; a session that does not match the latest checkpoint
-// (another worker trained meanwhile, or this one crashed) is replaced by one restored from disk.
+// What a worker keeps between activities, injected into the activities (activities/index.ts):
+// - WorkerBackend: the tfjs backend, loaded once a process (FACENET_BACKEND forces one on a worker);
+// - Sessions: one training session per run, so that a training activity does not rebuild the model and
+//   reload its checkpoint; a session that does not match the newest checkpoint on disk (another worker
+//   trained meanwhile, or an attempt failed) is replaced by one restored from disk. It also keeps the
+//   last loaded dataset cache, which evaluation and export read as well.
 import { initBackend, type BackendChoice } from '../backend';
 import type { BackendName, RunConfig } from '../config/schema';
-import { checkpointName, createTrainingSession, listCheckpoints, parseCheckpointName, type TrainingSession } from '../train';
+import type { FacenetEnv } from '../config/env';
+import { loadCachedDataset, type CachedDataset } from '../data';
+import { checkpointName, createTrainingSession, listCheckpoints, type TrainingSession } from '../train';
 import { readRunConfig, runPaths } from '../run/run-dir';
 
-const sessions = new Map<string, { session: TrainingSession; cachePath: string }>();
-let activeBackend: { requested: string; choice: BackendChoice } | null = null;
+export class WorkerBackend {
+  private active: { requested: BackendName; choice: BackendChoice } | null = null;
+  private readonly switchListeners: Array<() => void> = [];
 
-export async function ensureBackend(config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
-  // A worker machine may force its backend (e.g. a GPU worker) whatever the run config says.
-  return activateBackend((env['FACENET_BACKEND'] as BackendName | undefined) ?? config.backend);
-}
+  constructor(private readonly env: Pick<FacenetEnv, 'FACENET_BACKEND'>) {}
 
-/**
- * Loads the backend this worker will most likely train on (FACENET_BACKEND, else auto: what the shipped
- * configs ask for) before it takes any activity. Loading TensorFlow takes most of a second, once a
- * process; left to the first training activity it would count in the first run's epoch time. A run that
- * asks for another backend still gets it (ensureBackend switches). A backend that cannot load is
- * reported here and again, with what to do, by the activity that needs it: null then.
- */
-export async function preloadBackend(env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice | null> {
-  const requested = (env['FACENET_BACKEND'] as BackendName | undefined) ?? 'auto';
-  try {
-    return await activateBackend(requested);
-  } catch (err) {
-    console.warn(`Could not load the ${requested} backend at worker start: ${(err as Error).message}`);
-    return null;
+  /** The backend a run trains on: the worker's FACENET_BACKEND if set, else the run config's. */
+  ensure(config: Pick<RunConfig, 'backend'>): Promise<BackendChoice> {
+    return this.activate(this.env.FACENET_BACKEND ?? config.backend);
+  }
+
+  /**
+   * Loads the backend this worker will most likely train on (FACENET_BACKEND, else auto: what the shipped
+   * configs ask for) before it takes any activity: loading TensorFlow takes most of a second, once a
+   * process. A backend that cannot load is reported here and again, with what to do, by the activity that
+   * needs it: null then.
+   */
+  async preload(): Promise<BackendChoice | null> {
+    const requested = this.env.FACENET_BACKEND ?? 'auto';
+    try {
+      return await this.activate(requested);
+    } catch (err) {
+      console.warn(`Could not load the ${requested} backend at worker start: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Called before another backend replaces the active one (tensors of the old one become unusable). */
+  onSwitch(listener: () => void): void {
+    this.switchListeners.push(listener);
+  }
+
+  private async activate(requested: BackendName): Promise<BackendChoice> {
+    if (this.active?.requested === requested) return this.active.choice;
+    for (const listener of this.switchListeners) listener();
+    const choice = await initBackend(requested);
+    const threads = choice.wasmThreads === undefined ? '' : ` with ${choice.wasmThreads} thread${choice.wasmThreads === 1 ? '' : 's'}`;
+    console.log(`backend: ${choice.backend}${threads} (${choice.reason})`);
+    this.active = { requested, choice };
+    return choice;
   }
 }
 
-async function activateBackend(requested: BackendName): Promise<BackendChoice> {
-  if (activeBackend?.requested === requested) return activeBackend.choice;
-  for (const { session } of sessions.values()) session.dispose();
-  sessions.clear();
-  const choice = await initBackend(requested);
-  const threads = choice.wasmThreads === undefined ? '' : ` with ${choice.wasmThreads} thread${choice.wasmThreads === 1 ? '' : 's'}`;
-  console.log(`backend: ${choice.backend}${threads} (${choice.reason})`);
-  activeBackend = { requested, choice };
-  return choice;
+export interface OpenedSession {
+  session: TrainingSession;
+  config: RunConfig;
+  backend: BackendChoice;
 }
 
-/** Name of the newest checkpoint on disk (by name; validity is checked when a session loads it). */
-async function newestCheckpoint(runDir: string): Promise<string | null> {
-  const newestFirst = await listCheckpoints(runPaths(runDir).checkpoints);
-  return newestFirst[0] ?? null;
-}
+export class Sessions {
+  private readonly open = new Map<string, { session: TrainingSession; cachePath: string }>();
+  private cachedDataset: { cachePath: string; dataset: Promise<CachedDataset> } | null = null;
 
-export async function openSession(runDir: string, cachePath: string): Promise<{ session: TrainingSession; config: RunConfig; backend: BackendChoice }> {
-  const config = readRunConfig(runDir);
-  const backend = await ensureBackend(config);
-  const cached = sessions.get(runDir);
-  if (cached && cached.cachePath === cachePath) {
-    const newest = await newestCheckpoint(runDir);
-    const { epoch, step } = cached.session.state;
-    const mine = epoch === 0 && step === 0 ? null : checkpointName(epoch, step);
-    if (newest === mine) return { session: cached.session, config, backend };
-    // This session's own checkpoint is still being written: the disk may still show an older one.
-    if (mine !== null && cached.session.pendingCheckpoint === mine && !isAfter(newest, mine)) return { session: cached.session, config, backend };
+  constructor(readonly backend: WorkerBackend) {
+    backend.onSwitch(() => this.closeAll());
   }
-  closeSession(runDir);
-  const session = await createTrainingSession({ config, runDir, cachePath });
-  for (const warning of session.warnings) console.warn(`[${runDir}] ${warning}`);
-  sessions.set(runDir, { session, cachePath });
-  return { session, config, backend };
-}
 
-/** True when checkpoint name `a` is a later position than `b` (null = no checkpoint). */
-function isAfter(a: string | null, b: string): boolean {
-  const pa = a === null ? null : parseCheckpointName(a);
-  const pb = parseCheckpointName(b);
-  if (!pa || !pb) return false;
-  return pa.epoch > pb.epoch || (pa.epoch === pb.epoch && pa.step > pb.step);
-}
+  /** The run's session, at the newest checkpoint on disk. */
+  async openSession(runDir: string, cachePath: string): Promise<OpenedSession> {
+    const config = readRunConfig(runDir);
+    const backend = await this.backend.ensure(config);
+    const cached = this.open.get(runDir);
+    if (cached && cached.cachePath === cachePath) {
+      const newest = (await listCheckpoints(runPaths(runDir).checkpoints))[0] ?? null;
+      const { epoch, step } = cached.session.state;
+      const mine = epoch === 0 && step === 0 ? null : checkpointName(epoch, step);
+      if (newest === mine) return { session: cached.session, config, backend };
+    }
+    this.close(runDir);
+    const session = await createTrainingSession({ config, runDir, dataset: await this.dataset(cachePath) });
+    for (const warning of session.warnings) console.warn(`[${runDir}] ${warning}`);
+    this.open.set(runDir, { session, cachePath });
+    return { session, config, backend };
+  }
 
-export function closeSession(runDir: string): void {
-  sessions.get(runDir)?.session.dispose();
-  sessions.delete(runDir);
+  /** The dataset cache at `cachePath`, loaded once while it is the one in use. */
+  dataset(cachePath: string): Promise<CachedDataset> {
+    if (this.cachedDataset?.cachePath !== cachePath) {
+      const dataset = loadCachedDataset(cachePath);
+      // A failed load is not kept: the next call tries again.
+      dataset.catch(() => {
+        if (this.cachedDataset?.dataset === dataset) this.cachedDataset = null;
+      });
+      this.cachedDataset = { cachePath, dataset };
+    }
+    return this.cachedDataset.dataset;
+  }
+
+  close(runDir: string): void {
+    this.open.get(runDir)?.session.dispose();
+    this.open.delete(runDir);
+  }
+
+  closeAll(): void {
+    for (const runDir of [...this.open.keys()]) this.close(runDir);
+  }
 }

@@ -5,47 +5,14 @@
 // three epochs done; epoch-0003-step-000120 = three epochs done and 120 steps of the fourth.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { OptimizerState, OptimizerName } from './optimizers';
-import type { EpochAccumulator, EpochSummary } from './trainer';
+import type { OptimizerName } from './optimizers';
+import type { CheckpointContents, TrainingState } from './state';
 import { decodeArrays, encodeArrays, readArrays, type NamedArray, type TensorFileSpec } from './tensor-file';
 import { createHash } from 'node:crypto';
 import { sha256File, writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 
 export const MANIFEST_FILE = 'manifest.json';
 const NAME_RE = /^epoch-(\d{4,})(?:-step-(\d{6,}))?$/;
-
-/** Everything besides tensors that a resumed run needs; stored as state.json. */
-export interface TrainingState {
-  /** Completed epochs: training continues with epoch index `epoch` (0-based). */
-  epoch: number;
-  /** Steps already done in epoch index `epoch` (0 at an epoch boundary). */
-  step: number;
-  /** Optimiser updates applied since the start of training. */
-  globalStep: number;
-  stepsPerEpoch: number;
-  /** The learning rate used by the last step (the schedule is a pure function of the position). */
-  learningRate: number;
-  /** Seeds and generator states; sampling and augmentation are derived from (seed, epoch, step). */
-  rng: { seed: number; states: Record<string, number> };
-  sampler: { epoch: number; step: number };
-  /** Best evaluation so far (kept from pruning), if any. */
-  best: { metric: string; value: number; checkpoint: string; threshold: number | null } | null;
-  /** Latest metrics (loss, evaluation) for display and resumption of bookkeeping. */
-  metrics: Record<string, number>;
-  /** The resolved run config, so a checkpoint is self-describing. */
-  config: unknown;
-  timing: { savedAt: string; trainSeconds: number };
-  /** Running sums of the epoch in progress (mid-epoch checkpoints), so its summary covers all its steps. */
-  epochAccumulator?: EpochAccumulator;
-  /** Summaries of the finished epochs, so re-running a finished epoch (a retried activity) returns its result. */
-  history?: EpochSummary[];
-}
-
-export interface CheckpointContents {
-  weights: NamedArray[];
-  optimizer: OptimizerState;
-  state: TrainingState;
-}
 
 export interface LoadedCheckpoint extends CheckpointContents {
   name: string;

@@ -4,8 +4,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../config/schema';
 import { Rng } from '../util/rng';
-import { assembleBatch, augmentationEnabled, makeSampler, type CachedDataset, type Normalization, type Sampler } from '../data';
-import type { BatchSource, TrainBatch } from './trainer';
+import { assembleBatch, augmentationEnabled, computeNormalization, makeSampler, resolveSplit, type CachedDataset, type Normalization, type Sampler, type Split } from '../data';
+import type { BatchSource, TrainBatch } from './state';
+
+/** A run's view of its dataset: the split of its config, and the normalisation computed on the training images. */
+export interface RunData {
+  dataset: CachedDataset;
+  split: Split;
+  normalization: Normalization;
+}
+
+export async function runDataOf(dataset: CachedDataset, config: Pick<RunConfig, 'dataset' | 'preprocess'>): Promise<RunData> {
+  const split = await resolveSplit(dataset, config.dataset);
+  const normalization = computeNormalization(dataset, split.trainIndices, config.preprocess);
+  return { dataset, split, normalization };
+}
 
 /** Purpose tag for the augmentation Rng (distinct from the sampler's and the split's). */
 export const AUGMENT_PURPOSE = 0xa06e;

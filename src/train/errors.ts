@@ -25,3 +25,14 @@ export class TensorLeakError extends Error {
     super(`Leaked ${leaked} tensors at step ${step}.`);
   }
 }
+
+/** A checkpoint that an evaluation or export needs is missing or damaged: retrying cannot bring it back. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}

@@ -11,16 +11,15 @@ export {
   cleanTempDirs,
   checkpointName,
   parseCheckpointName,
-  type TrainingState,
-  type CheckpointContents,
   type LoadedCheckpoint,
 } from './checkpoint';
-export { trainEpoch, saveCheckpoint, flushCheckpoint, type BatchSource, type TrainBatch, type StepProgress, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
+export type { TrainingState, CheckpointContents, BatchSource, TrainBatch, StepProgress, EpochSummary, EpochAccumulator } from './state';
+export { trainEpoch, saveCheckpoint, type TrainContext, type EpochOptions } from './trainer';
 export { trainStep, defaultEmbed, type LossFn, type EmbedFn, type StepResult } from './step';
-export { NonFiniteLossError, TensorLeakError } from './errors';
+export { NonFiniteLossError, TensorLeakError, CheckpointError } from './errors';
 export { createTrainingSession, type SessionOptions, type TrainingSession } from './session';
 export { readBest, recordBest, BEST_FILE, type BestRecord } from './best';
-export { datasetBatchSource, AUGMENT_PURPOSE, type DatasetBatchSource, type DatasetSourceOptions } from './dataset-source';
+export { datasetBatchSource, runDataOf, AUGMENT_PURPOSE, type RunData, type DatasetBatchSource, type DatasetSourceOptions } from './dataset-source';
 export { syntheticBatchSource, type SyntheticSourceOptions } from './synthetic';
 export { embedAll, embedBatches, type ImageBatchFn } from './embed-all';
 export { exportModel, loadExportedModel, MODEL_JSON, WEIGHTS_BIN, SIDECAR_JSON, type FaceNetSidecar, type ExportOptions } from './export';

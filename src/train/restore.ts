@@ -1,11 +1,14 @@
 // The model of a checkpoint, for evaluation or export in a process that does not train: builds the
 // architecture from the run config and loads the weights (the optimiser slots are not read).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { RunConfig } from '../config/schema';
 import { buildEmbeddingModel } from '../model';
-import { loadLatestCheckpoint, readCheckpoint, verifyCheckpoint, type TrainingState } from './checkpoint';
+import { loadLatestCheckpoint, readCheckpoint, verifyCheckpoint } from './checkpoint';
+import type { TrainingState } from './state';
 import { setModelWeightsFromArrays } from './weights';
+import { CheckpointError } from './errors';
 
 export interface CheckpointModel {
   model: LayersModel;
@@ -29,13 +32,14 @@ export async function loadCheckpointModel(o: {
   let ck;
   let warnings: string[] = [];
   if (o.checkpointPath) {
+    if (!existsSync(o.checkpointPath)) throw new CheckpointError(`Checkpoint ${o.checkpointPath} does not exist: the run has not trained that far, or it was pruned (training.keepLastCheckpoints).`, o.checkpointPath);
     const problem = await verifyCheckpoint(o.checkpointPath);
-    if (problem) throw new Error(`Checkpoint ${o.checkpointPath} is damaged: ${problem}.`);
+    if (problem) throw new CheckpointError(`Checkpoint ${o.checkpointPath} is damaged: ${problem}.`, o.checkpointPath);
     ck = await readCheckpoint(o.checkpointPath);
   } else if (o.runDir) {
     const dir = path.join(o.runDir, 'checkpoints');
     const latest = await loadLatestCheckpoint(dir);
-    if (!latest.checkpoint) throw new Error(`No valid checkpoint in ${dir}${latest.warnings.length ? ` (${latest.warnings.join(' ')})` : ''}; train at least one epoch first.`);
+    if (!latest.checkpoint) throw new CheckpointError(`No valid checkpoint in ${dir}${latest.warnings.length ? ` (${latest.warnings.join(' ')})` : ''}; train at least one epoch first.`, dir);
     ck = latest.checkpoint;
     warnings = latest.warnings;
   } else {

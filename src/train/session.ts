@@ -1,22 +1,23 @@
 // A training session: the model, optimiser, batch source and state of one run, restored from the
-// newest valid checkpoint when there is one. Activities create one per epoch (or keep one across
-// epochs) and call session.trainEpoch(epoch); a crashed activity simply creates a new session.
+// newest valid checkpoint when there is one. The training activity keeps one across its epochs and
+// calls session.trainEpoch(epoch); a crashed activity simply creates a new session.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import path from 'node:path';
 import type { RunConfig } from '../config/schema';
 import { createOptimizer, type Optimizer } from './optimizers';
 import { learningRateAt } from './schedule';
-import { checkpointName, loadLatestCheckpoint, type TrainingState } from './checkpoint';
+import { loadLatestCheckpoint } from './checkpoint';
 import { setModelWeightsFromArrays, modelWeightsToArrays } from './weights';
-import { flushCheckpoint, pendingCheckpointName, trainEpoch, type BatchSource, type EpochSummary, type TrainContext, type TrainEpochOptions } from './trainer';
+import { trainEpoch, type EpochOptions, type TrainContext } from './trainer';
+import type { BatchSource, EpochSummary, TrainingState } from './state';
 import { defaultEmbed, type EmbedFn, type LossFn } from './step';
 import { loadExportedModel } from './export';
-import { datasetBatchSource } from './dataset-source';
+import { datasetBatchSource, runDataOf, type RunData } from './dataset-source';
 import { buildEmbeddingModel } from '../model';
 import { tripletLoss } from '../loss';
-import { computeNormalization, loadCachedDataset, resolveSplit, type CachedDataset, type Normalization, type Split } from '../data';
-import { readBest, recordBest } from './best';
+import { loadCachedDataset, type CachedDataset } from '../data';
+import { readBest } from './best';
 
 export interface SessionOptions {
   config: RunConfig;
@@ -47,20 +48,16 @@ export interface TrainingSession {
   /** Damaged checkpoints skipped and temp dirs cleaned while loading. */
   readonly warnings: string[];
   /** With a dataset: the split, and the normalisation applied (for the export sidecar and evaluation). */
-  readonly data: SessionData | null;
+  readonly data: RunData | null;
   readonly source: BatchSource;
-  /** Runs epoch `epoch` (0-based), continuing mid-epoch when the state is there. Already done: returns its summary. */
-  trainEpoch(epoch: number, opts?: TrainEpochOptions): Promise<EpochSummary>;
-  /** Name of the epoch-end checkpoint still being written in the background (trainEpoch with deferCheckpoint), or null. */
-  readonly pendingCheckpoint: string | null;
-  /** Waits until every checkpoint of this session is on disk; throws if a background write failed. */
-  flushCheckpoint(): Promise<void>;
-  /** Records an evaluation of the latest checkpoint; returns true when it is the new best (then kept from pruning). */
-  recordEvaluation(r: { metric: string; value: number; threshold?: number | null; higherIsBetter?: boolean }): Promise<boolean>;
+  /**
+   * Runs epoch `epoch` (counted from 1), continuing mid-epoch when the state is there; its checkpoint is on
+   * disk when it returns. An epoch already done returns its recorded summary.
+   */
+  trainEpoch(epoch: number, opts?: EpochOptions): Promise<EpochSummary>;
   dispose(): void;
 }
 
-type SessionData = { dataset: CachedDataset; split: Split; normalization: Normalization };
 
 export async function createTrainingSession(deps: SessionOptions): Promise<TrainingSession> {
   const { config } = deps;
@@ -120,25 +117,15 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
     data,
     source,
     async trainEpoch(epoch, opts) {
-      if (epoch < ctx.state.epoch) {
+      if (epoch <= ctx.state.epoch) {
         const done = ctx.state.history?.find((h) => h.epoch === epoch);
         if (done) return done;
-        throw new Error(`Epoch ${epoch} was already trained (the checkpoint is at epoch ${ctx.state.epoch}) and its summary is not in the state.`);
+        throw new Error(`Epoch ${epoch} was already trained (the checkpoint is after epoch ${ctx.state.epoch}) and its summary is not in the state.`);
       }
-      if (epoch > ctx.state.epoch) {
-        throw new Error(`Cannot train epoch ${epoch}: the latest checkpoint continues at epoch ${ctx.state.epoch}; train the epochs in order.`);
+      if (epoch > ctx.state.epoch + 1) {
+        throw new Error(`Cannot train epoch ${epoch}: the latest checkpoint continues with epoch ${ctx.state.epoch + 1}; train the epochs in order.`);
       }
       return trainEpoch(ctx, epoch, opts);
-    },
-    get pendingCheckpoint() {
-      return pendingCheckpointName(ctx);
-    },
-    flushCheckpoint: () => flushCheckpoint(ctx),
-    async recordEvaluation(r) {
-      ctx.state.metrics = { ...ctx.state.metrics, [r.metric]: r.value };
-      const best = await recordBest(checkpointsDir, { ...r, checkpoint: checkpointName(ctx.state.epoch, ctx.state.step) });
-      if (best) ctx.state.best = best;
-      return best !== null;
     },
     dispose() {
       optimizer.dispose();
@@ -189,12 +176,9 @@ function defaultBuildModel(config: RunConfig, inputShape: [number, number, numbe
   return buildEmbeddingModel({ ...config.model, inputShape, seed: config.training.seed });
 }
 
-async function resolveData(o: SessionOptions): Promise<SessionData | null> {
+async function resolveData(o: SessionOptions): Promise<RunData | null> {
   const dataset = o.dataset ?? (o.cachePath ? await loadCachedDataset(o.cachePath) : null);
-  if (!dataset) return null;
-  const split = await resolveSplit(dataset, o.config.dataset);
-  const normalization = computeNormalization(dataset, split.trainIndices, o.config.preprocess);
-  return { dataset, split, normalization };
+  return dataset ? runDataOf(dataset, o.config) : null;
 }
 
 /** config.model.initFrom: an exported model directory or its model.json; weights copied by position. */

@@ -3,7 +3,7 @@
 // dataset on disk; batch (epoch, step) depends only on (seed, epoch, step), like the real sampler.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, deriveSeed } from '../util/rng';
-import type { BatchSource, TrainBatch } from './trainer';
+import type { BatchSource, TrainBatch } from './state';
 
 export interface SyntheticSourceOptions {
   seed: number;

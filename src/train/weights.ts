@@ -3,14 +3,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { NamedArray } from './tensor-file';
-import { readOwnedValues } from '../backend/read-values';
 
-/** All weights (trainable and BatchNorm statistics), in the model's order, copied out. */
+/** All weights (trainable and BatchNorm statistics), in the model's order, read out (not to be modified). */
 export function modelWeightsToArrays(model: LayersModel): NamedArray[] {
   return model.weights.map((w) => {
     const t = w.read();
     const dtype = t.dtype === 'int32' ? 'int32' : 'float32';
-    return { name: w.originalName ?? w.name, shape: t.shape.slice(), dtype, values: readOwnedValues(t) };
+    return { name: w.originalName ?? w.name, shape: t.shape.slice(), dtype, values: t.dataSync() as Float32Array | Int32Array };
   });
 }
 

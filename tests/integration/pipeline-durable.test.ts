@@ -77,8 +77,9 @@ test('a worker killed mid-epoch: the run resumes from the last checkpoint, train
     // The same run without interruption, in this process, through the same pipeline steps.
     const plan = pipeline.resolveRun({ configPath: 'configs/smoke.yml', overrides: smokeInput(q, longerEpochs).overrides, runId: `${workflowId}-straight` }, ROOT);
     const data = await pipeline.prepareRunData(plan.runDir, ROOT);
-    for (let epoch = 1; epoch <= 3; epoch++) await pipeline.trainRunEpoch(plan.runDir, epoch, data.cachePath);
-    pipeline.closeSession(plan.runDir);
+    const sessions = new pipeline.Sessions(new pipeline.WorkerBackend({}));
+    await pipeline.trainRunEpochs(sessions, plan.runDir, { firstEpoch: 1, lastEpoch: 3 }, data.cachePath);
+    sessions.closeAll();
     assert.equal(finalWeightsSha(join(runsDir, workflowId), 3), finalWeightsSha(plan.runDir, 3), 'final weights differ from the uninterrupted run');
     assert.equal(readMetricsLog(join(plan.runDir, 'metrics.csv'))[2]?.loss, log[2]?.loss);
   } finally {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { Runtime } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { pipelineLogger } from '../../temporal/logger';
 import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
 import type { createActivities } from '../../activities';
@@ -31,6 +31,8 @@ interface Recorder {
   groups?: Array<[number, number]>;
   evaluated: number[];
   attempts: Map<number, number>;
+  /** The epoch of each exportModel call. */
+  exported?: number[];
 }
 
 function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number; failOnceAtEpoch?: number; badConfig?: boolean; epochDelayMs?: number; epochSeconds?: number }): Activities {
@@ -39,7 +41,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     if (opts.epochDelayMs) await new Promise((r) => setTimeout(r, opts.epochDelayMs));
     if (opts.failOnceAtEpoch === epoch && rec.attempts.get(epoch) === 1) throw new Error('worker lost its disk for a moment');
     rec.trained.push(epoch);
-    return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}`, alreadyDone: false };
+    return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}` };
   };
   const trainEpochDone = async (epoch: number) => ({ epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}` });
   return withErrorClassification({
@@ -54,13 +56,12 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     async prepareData() {
       return { cachePath: '/cache/x', key: 'k', manifestHash: 'm', identities: 40, images: 400, height: 28, width: 24, channels: 1, skipped: 0, built: false };
     },
-    trainEpoch,
     async trainEpochs({ firstEpoch, lastEpoch }) {
       rec.groups?.push([firstEpoch, lastEpoch]);
       const out = [];
       // Like the real activity, a retry reads back the epochs its failed attempt finished.
       for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
-        out.push(rec.trained.includes(epoch) ? { ...(await trainEpochDone(epoch)), alreadyDone: true } : await trainEpoch({ epoch }));
+        out.push(rec.trained.includes(epoch) ? await trainEpochDone(epoch) : await trainEpoch({ epoch }));
       }
       return out;
     },
@@ -73,7 +74,8 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     async writeReport() {
       return { reportPath: '/runs/x/report.html' };
     },
-    async exportModel() {
+    async exportModel({ epoch }) {
+      rec.exported?.push(epoch);
       return { modelDir: '/runs/x/model' };
     },
     async datasetFingerprint() {
@@ -105,11 +107,17 @@ function input(queues: { cpu: string; accel: string }, extra: Partial<TrainInput
   return { configPath: 'configs/smoke.yml', taskQueues: { cpu: queues.cpu, accel: queues.accel }, ...extra };
 }
 
-test('every epoch is trained once, in order, with evaluation every evalEvery epochs and at the end', async () => {
-  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+test('every epoch is trained once, in order, with evaluation every evalEvery epochs and at the end; the history replays', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map(), exported: [] };
   const result = await withWorkers(fakeActivities(rec, { epochs: 5, evalEvery: 2 }), async (q) => {
-    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q)] });
+    const workflowId = uniqueQueue('run');
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId, args: [input(q)] });
     const out = (await handle.result()) as TrainResult;
+    // The current workflow code replays its own history without a determinism error.
+    const history = await handle.fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.deepEqual(scheduled, ['resolveRun', 'prepareData', 'trainEpochs', 'trainEpochs', 'evaluate', 'trainEpochs', 'evaluate', 'trainEpochs', 'evaluate', 'writeReport', 'exportModel']);
+    await Worker.runReplayHistory({ workflowBundle: env.bundle }, history, workflowId);
     const progress = await handle.query<Progress>('progress');
     assert.deepEqual(
       { phase: progress.phase, epoch: progress.epoch, bestAccuracy: progress.bestAccuracy, bestEpoch: progress.bestEpoch, eta: progress.etaSeconds },
@@ -123,6 +131,7 @@ test('every epoch is trained once, in order, with evaluation every evalEvery epo
   assert.equal(result.final?.epoch, 5);
   assert.equal(result.stoppedEarly, false);
   assert.equal(result.reportPath, '/runs/x/report.html');
+  assert.deepEqual(rec.exported, [5], 'the model of the last epoch is exported');
 });
 
 test('short epochs are trained several to an activity, never across an evaluation; long ones one each', async () => {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AUTO_ORDER, BackendUnavailableError, availableBackends, initBackend } from '../../src/backend';
 import { registerCpuTrainingKernels } from '../../src/backend/training-kernels';
-import { ensureBackend, preloadBackend } from '../../src/pipeline';
+import { WorkerBackend } from '../../src/pipeline';
 import type { RunConfig } from '../../src/config/schema';
 
 test('each installed backend computes a conv2d + matmul identically; the others are reported', async (t) => {
@@ -68,16 +68,21 @@ test('a worker preloads FACENET_BACKEND: a run asking for it reuses it, one aski
   const warnings: string[] = [];
   t.mock.method(console, 'warn', (msg: string) => void warnings.push(msg));
   t.mock.method(console, 'log', () => undefined);
-  const preloaded = await preloadBackend({ FACENET_BACKEND: 'cpu' });
+  const worker = new WorkerBackend({ FACENET_BACKEND: 'cpu' });
+  let switches = 0;
+  worker.onSwitch(() => void switches++);
+  const preloaded = await worker.preload();
   assert.equal(preloaded?.backend, 'cpu');
   assert.equal(tf.getBackend(), 'cpu');
   const run = { backend: 'auto' } as RunConfig;
-  assert.equal(await ensureBackend(run, { FACENET_BACKEND: 'cpu' }), preloaded, 'the preloaded backend was initialised again');
-  assert.equal((await ensureBackend({ backend: 'wasm' } as RunConfig, {})).backend, 'wasm');
+  assert.equal(await worker.ensure(run), preloaded, 'the preloaded backend was initialised again');
+  assert.equal(switches, 1, 'only the first load is a switch');
+  const unforced = new WorkerBackend({});
+  assert.equal((await unforced.ensure({ backend: 'wasm' })).backend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   const absent = missing[0];
   if (!absent) return t.skip('every backend is installed here');
-  assert.equal(await preloadBackend({ FACENET_BACKEND: absent.backend }), null);
+  assert.equal(await new WorkerBackend({ FACENET_BACKEND: absent.backend }).preload(), null);
   assert.match(warnings.join('\n'), new RegExp(`Could not load the ${absent.backend} backend at worker start: The ${absent.backend} backend is not installed`));
   assert.equal(tf.getBackend(), 'wasm', 'a failed preload changed the active backend');
 });

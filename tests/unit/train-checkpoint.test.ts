@@ -12,9 +12,8 @@ import {
   pruneCheckpoints,
   verifyCheckpoint,
   writeCheckpoint,
-  type CheckpointContents,
-  type TrainingState,
 } from '../../src/train/checkpoint';
+import type { CheckpointContents, TrainingState } from '../../src/train/state';
 
 async function tmpDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'facenet-ckpt-'));

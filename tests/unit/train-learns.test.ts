@@ -24,12 +24,12 @@ test('the smoke config learns on 10 AT&T subjects', { skip }, async () => {
   const data = await pipeline.prepareRunData(plan.runDir, ROOT);
   assert.equal(data.identities, 10);
   const losses: number[] = [];
-  for (let epoch = 1; epoch <= 8; epoch++) {
-    const r = await pipeline.trainRunEpoch(plan.runDir, epoch, data.cachePath);
+  const sessions = new pipeline.Sessions(new pipeline.WorkerBackend({}));
+  for (const r of await pipeline.trainRunEpochs(sessions, plan.runDir, { firstEpoch: 1, lastEpoch: 8 }, data.cachePath)) {
     losses.push(r.meanLoss * r.meanActiveFraction);
   }
-  const ev = await pipeline.evaluateRun(plan.runDir, 8, data.cachePath);
-  pipeline.closeSession(plan.runDir);
+  const ev = await pipeline.evaluateRun(sessions, plan.runDir, 8, data.cachePath);
+  sessions.closeAll();
   const first = (losses[0]! + losses[1]!) / 2;
   const last = (losses[6]! + losses[7]!) / 2;
   assert.ok(last < 0.6 * first, `loss over all triplets: ${losses.map((l) => l.toFixed(3)).join(' ')}`);

@@ -17,7 +17,7 @@ import { loadLatestCheckpoint, readCheckpoint } from '../../src/train/checkpoint
 import { NonFiniteLossError } from '../../src/train/errors';
 import { initBackend } from '../../src/backend';
 import { registerWasmTrainingKernels } from '../../src/backend/training-kernels';
-import type { BatchSource } from '../../src/train/trainer';
+import type { BatchSource } from '../../src/train/state';
 
 const INPUT: [number, number, number] = [8, 8, 1];
 
@@ -92,9 +92,9 @@ if (process.env.FACENET_RESUME_CHILD) {
     const s = await createTrainingSession(deps(straight));
     assert.equal(s.resumedFrom, null);
     const summaries = [];
-    for (let e = 0; e < 3; e++) summaries.push(await s.trainEpoch(e));
+    for (let e = 1; e <= 3; e++) summaries.push(await s.trainEpoch(e));
     s.dispose();
-    assert.deepEqual(summaries.map((x) => x.epoch), [0, 1, 2]);
+    assert.deepEqual(summaries.map((x) => x.epoch), [1, 2, 3]);
     assert.ok(summaries.every((x) => Number.isFinite(x.meanLoss) && x.meanActiveFraction >= 0 && x.meanActiveFraction <= 1));
     assert.equal(path.basename(summaries[2]!.checkpointPath), 'epoch-0003');
     // Warm-up over epoch 0 (3 steps), cosine after: the last step's rate is hand-computable.
@@ -103,9 +103,9 @@ if (process.env.FACENET_RESUME_CHILD) {
 
     const resumed = await tmpRun();
     const first = await createTrainingSession(deps(resumed));
-    await first.trainEpoch(0);
+    await first.trainEpoch(1);
     first.dispose();
-    const child = spawnChild(resumed, [1, 2], 'cpu');
+    const child = spawnChild(resumed, [2, 3], 'cpu');
     assert.equal(child.status, 0, `child failed: ${child.stderr}`);
     assert.deepEqual(JSON.parse(child.stdout.trim().split('\n').pop() ?? ''), { resumedFrom: 'epoch-0001', backend: 'cpu' });
 
@@ -125,16 +125,16 @@ if (process.env.FACENET_RESUME_CHILD) {
 
   test('on wasm too: 3 epochs in one process == 1 epoch + 2 more in another, bit for bit', async (t) => {
     const straight = await tmpRun();
-    const one = spawnChild(straight, [0, 1, 2], 'wasm');
+    const one = spawnChild(straight, [1, 2, 3], 'wasm');
     if (one.status === 3) {
       t.skip(`wasm backend unavailable: ${one.stderr.trim().split('\n')[0]}`);
       return;
     }
     assert.equal(one.status, 0, `straight wasm child failed: ${one.stderr}`);
     const resumed = await tmpRun();
-    const first = spawnChild(resumed, [0], 'wasm');
+    const first = spawnChild(resumed, [1], 'wasm');
     assert.equal(first.status, 0, `first wasm child failed: ${first.stderr}`);
-    const rest = spawnChild(resumed, [1, 2], 'wasm');
+    const rest = spawnChild(resumed, [2, 3], 'wasm');
     assert.equal(rest.status, 0, `resumed wasm child failed: ${rest.stderr}`);
     assert.deepEqual(JSON.parse(rest.stdout.trim().split('\n').pop() ?? ''), { resumedFrom: 'epoch-0001', backend: 'wasm' });
     const a = await weightBytes(path.join(straight, 'checkpoints', 'epoch-0003'));
@@ -146,8 +146,8 @@ if (process.env.FACENET_RESUME_CHILD) {
   test('a damaged newest checkpoint is skipped with a warning and the previous one resumed from', async () => {
     const run = await tmpRun();
     const s = await createTrainingSession(deps(run));
-    await s.trainEpoch(0);
     await s.trainEpoch(1);
+    await s.trainEpoch(2);
     s.dispose();
     const good = await weightBytes(path.join(run, 'checkpoints', 'epoch-0002'));
     await fs.truncate(path.join(run, 'checkpoints', 'epoch-0002', 'weights.bin'), 100);
@@ -156,7 +156,7 @@ if (process.env.FACENET_RESUME_CHILD) {
     assert.equal(r.resumedFrom, 'epoch-0001');
     assert.equal(r.warnings.length, 1);
     assert.match(r.warnings[0]!, /epoch-0002 is damaged and was skipped: weights.bin has 100 bytes/);
-    await r.trainEpoch(1); // redone deterministically, replacing the damaged one
+    await r.trainEpoch(2); // redone deterministically, replacing the damaged one
     r.dispose();
     assert.ok((await weightBytes(path.join(run, 'checkpoints', 'epoch-0002'))).equals(good));
     await fs.rm(run, { recursive: true });
@@ -175,12 +175,12 @@ if (process.env.FACENET_RESUME_CHILD) {
       },
     };
     const s = await createTrainingSession(deps(run, config(), poisoned));
-    await s.trainEpoch(0);
+    await s.trainEpoch(1);
     const before = await weightBytes(path.join(run, 'checkpoints', 'epoch-0001'));
     const tensorsBefore = tf.memory().numTensors;
-    await assert.rejects(s.trainEpoch(1), (err: unknown) => {
+    await assert.rejects(s.trainEpoch(2), (err: unknown) => {
       assert.ok(err instanceof NonFiniteLossError);
-      assert.match(err.message, /The (loss|gradient norm) became NaN at epoch 1, step 0; no checkpoint was written/);
+      assert.match(err.message, /The (loss|gradient norm) became NaN at epoch 2, step 1; no checkpoint was written/);
       return true;
     });
     assert.equal(tf.memory().numTensors, tensorsBefore, 'the failed step leaked tensors');
@@ -199,18 +199,18 @@ if (process.env.FACENET_RESUME_CHILD) {
     const straight = await tmpRun();
     const s = await createTrainingSession(deps(straight));
     const seen: number[] = [];
-    await s.trainEpoch(0, { onStep: (p) => void seen.push(p.step) });
-    assert.deepEqual(seen, [0, 1, 2]);
-    const full = await s.trainEpoch(1);
+    await s.trainEpoch(1, { onStep: (p) => void seen.push(p.step) });
+    assert.deepEqual(seen, [1, 2, 3]);
+    const full = await s.trainEpoch(2);
     s.dispose();
 
     const run = await tmpRun();
     const c = await createTrainingSession(deps(run));
-    await c.trainEpoch(0);
+    await c.trainEpoch(1);
     await assert.rejects(
-      c.trainEpoch(1, {
+      c.trainEpoch(2, {
         onStep: (p) => {
-          if (p.step === 0) throw new Error('cancelled');
+          if (p.step === 1) throw new Error('cancelled');
         },
       }),
       /cancelled/,
@@ -219,9 +219,9 @@ if (process.env.FACENET_RESUME_CHILD) {
     const r = await createTrainingSession(deps(run));
     assert.equal(r.resumedFrom, 'epoch-0001-step-000001');
     const steps: number[] = [];
-    const summary = await r.trainEpoch(1, { onStep: (p) => void steps.push(p.step) });
+    const summary = await r.trainEpoch(2, { onStep: (p) => void steps.push(p.step) });
     r.dispose();
-    assert.deepEqual(steps, [1, 2]);
+    assert.deepEqual(steps, [2, 3]);
     assert.equal(summary.meanLoss, full.meanLoss, 'the epoch mean includes the steps before the cancel');
     assert.ok((await weightBytes(path.join(run, 'checkpoints', 'epoch-0002'))).equals(await weightBytes(path.join(straight, 'checkpoints', 'epoch-0002'))));
     await Promise.all([straight, run].map((d) => fs.rm(d, { recursive: true })));

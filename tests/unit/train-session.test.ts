@@ -56,7 +56,7 @@ test('the leak guard throws "Leaked N tensors at step S"', async () => {
       return defaultEmbed(m, x, t);
     },
   });
-  await assert.rejects(s.trainEpoch(0), /^TensorLeakError: Leaked 1 tensors at step 0\.$/);
+  await assert.rejects(s.trainEpoch(1), /^TensorLeakError: Leaked 1 tensors at step 1\.$/);
   leaked?.dispose();
   s.dispose();
   assert.deepEqual(await listCheckpoints(path.join(run, 'checkpoints')), []);
@@ -74,8 +74,8 @@ test('a NaN loss names the epoch and step', async () => {
       return { loss: tf.div(r.loss, tf.scalar(0)) as tf.Scalar, activeFraction: r.activeFraction };
     },
   });
-  await s.trainEpoch(0);
-  await assert.rejects(s.trainEpoch(1), /The loss became (NaN|Infinity) at epoch 1, step 1; no checkpoint was written/);
+  await s.trainEpoch(1);
+  await assert.rejects(s.trainEpoch(2), /The loss became (NaN|Infinity) at epoch 2, step 2; no checkpoint was written/);
   s.dispose();
   assert.deepEqual(await listCheckpoints(path.join(run, 'checkpoints')), ['epoch-0001']);
   await fs.rm(run, { recursive: true });
@@ -86,18 +86,18 @@ test('periodic checkpoints are pruned to the last K, keeping the best; the best 
   const cfg = config({ checkpointEverySteps: 2, keepLastCheckpoints: 2 });
   const s = await createTrainingSession(opts(run, cfg, 4));
   const dir = path.join(run, 'checkpoints');
-  await s.trainEpoch(0);
-  assert.deepEqual(await listCheckpoints(dir), ['epoch-0001', 'epoch-0000-step-000002']);
-  assert.equal(await s.recordEvaluation({ metric: 'accuracy', value: 0.8, threshold: 0.9 }), true);
   await s.trainEpoch(1);
-  assert.equal(await s.recordEvaluation({ metric: 'accuracy', value: 0.7 }), false);
+  assert.deepEqual(await listCheckpoints(dir), ['epoch-0001', 'epoch-0000-step-000002']);
+  assert.notEqual(await recordBest(dir, { metric: 'accuracy', value: 0.8, threshold: 0.9, checkpoint: 'epoch-0001' }), null);
+  await s.trainEpoch(2);
+  assert.equal(await recordBest(dir, { metric: 'accuracy', value: 0.7, checkpoint: 'epoch-0002' }), null);
   assert.deepEqual(await listCheckpoints(dir), ['epoch-0002', 'epoch-0001-step-000002', 'epoch-0001']);
-  // An evaluation in another process (no session) finds epoch-0002 better; the trainer learns it from best.json.
+  // A later evaluation finds epoch-0002 better; the trainer learns it from best.json before its next checkpoint.
   assert.equal(await recordBest(dir, { metric: 'accuracy', value: 0.8, checkpoint: 'epoch-0002' }), null); // equal is not better
   assert.deepEqual(await recordBest(dir, { metric: 'accuracy', value: 0.85, checkpoint: 'epoch-0002', threshold: 1.1 }), {
     metric: 'accuracy', value: 0.85, checkpoint: 'epoch-0002', threshold: 1.1,
   });
-  await s.trainEpoch(2);
+  await s.trainEpoch(3);
   assert.deepEqual(await listCheckpoints(dir), ['epoch-0003', 'epoch-0002-step-000002', 'epoch-0002']);
   assert.equal(s.state.globalStep, 12);
   s.dispose();
@@ -105,9 +105,6 @@ test('periodic checkpoints are pruned to the last K, keeping the best; the best 
   const r = await createTrainingSession(opts(run, cfg, 4));
   assert.equal(r.resumedFrom, 'epoch-0003');
   assert.deepEqual(r.state.best, { metric: 'accuracy', value: 0.85, checkpoint: 'epoch-0002', threshold: 1.1 });
-  // A better value moves the best to the latest checkpoint.
-  assert.equal(await r.recordEvaluation({ metric: 'accuracy', value: 0.9 }), true);
-  assert.equal(r.state.best?.checkpoint, 'epoch-0003');
   r.dispose();
   await fs.rm(run, { recursive: true });
 });
@@ -115,11 +112,11 @@ test('periodic checkpoints are pruned to the last K, keeping the best; the best 
 test('epochs run in order; a finished epoch returns its recorded summary', async () => {
   const run = await tmpRun();
   const s = await createTrainingSession(opts(run, config()));
-  const first = await s.trainEpoch(0);
-  await assert.rejects(s.trainEpoch(2), /Cannot train epoch 2: the latest checkpoint continues at epoch 1; train the epochs in order/);
+  const first = await s.trainEpoch(1);
+  await assert.rejects(s.trainEpoch(3), /Cannot train epoch 3: the latest checkpoint continues with epoch 2; train the epochs in order/);
   s.dispose();
   const r = await createTrainingSession(opts(run, config()));
-  assert.deepEqual(await r.trainEpoch(0), first);
+  assert.deepEqual(await r.trainEpoch(1), first);
   // For evaluation: the checkpoint's model without the optimiser, latest or named.
   const latest = await loadCheckpointModel({ config: config(), inputShape: INPUT, runDir: run });
   assert.equal(path.basename(latest.checkpointPath), 'epoch-0001');
@@ -139,19 +136,19 @@ test('cancelled after the last step of an epoch: the resume just writes the epoc
   const straightRun = await tmpRun();
   const straight = await createTrainingSession(opts(straightRun, cfg));
   const progress: Array<[number, number, number, number]> = [];
-  const full = await straight.trainEpoch(0, { onStep: (p) => void progress.push([p.epoch, p.step, p.stepsPerEpoch, p.lr]) });
-  await straight.trainEpoch(1, { onStep: (p) => void progress.push([p.epoch, p.step, p.stepsPerEpoch, p.lr]) });
+  const full = await straight.trainEpoch(1, { onStep: (p) => void progress.push([p.epoch, p.step, p.stepsPerEpoch, p.lr]) });
+  await straight.trainEpoch(2, { onStep: (p) => void progress.push([p.epoch, p.step, p.stepsPerEpoch, p.lr]) });
   straight.dispose();
-  assert.deepEqual(progress, [[0, 0, 2, 0.01], [0, 1, 2, 0.01], [1, 0, 2, 0.005], [1, 1, 2, 0.005]]);
+  assert.deepEqual(progress, [[1, 1, 2, 0.01], [1, 2, 2, 0.01], [2, 1, 2, 0.005], [2, 2, 2, 0.005]]);
 
   const run = await tmpRun();
   const s = await createTrainingSession(opts(run, cfg));
-  await assert.rejects(s.trainEpoch(0, { onStep: (p) => { if (p.step === 1) throw new Error('cancel'); } }), /cancel/);
+  await assert.rejects(s.trainEpoch(1, { onStep: (p) => { if (p.step === 2) throw new Error('cancel'); } }), /cancel/);
   s.dispose();
   assert.deepEqual(await listCheckpoints(path.join(run, 'checkpoints')), ['epoch-0000-step-000002']);
   const r = await createTrainingSession(opts(run, cfg));
   let steps = 0;
-  const summary = await r.trainEpoch(0, { onStep: () => void steps++ });
+  const summary = await r.trainEpoch(1, { onStep: () => void steps++ });
   r.dispose();
   assert.equal(steps, 0);
   assert.equal(summary.meanLoss, full.meanLoss);
@@ -163,7 +160,7 @@ test('cancelled after the last step of an epoch: the resume just writes the epoc
 test('model.initFrom starts from the weights of an exported model', async () => {
   const run = await tmpRun();
   const s = await createTrainingSession(opts(run, config()));
-  await s.trainEpoch(0);
+  await s.trainEpoch(1);
   const exported = path.join(run, 'export');
   await exportModel(s.model, exported, {
     preprocess: config().preprocess, normalization: { mean: [0.5], std: [0.5] }, model: config().model,
@@ -208,8 +205,8 @@ test('a session over a real AT&T cache trains an epoch and resumes deterministic
   assert.equal(s.source.stepsPerEpoch, 2); // 4 training subjects / P = 2
   const b1 = s.source.batch(0, 1);
   assert.deepEqual(b1.x.shape, [6, 14, 12, 1]);
-  const summary = await s.trainEpoch(0);
-  await s.trainEpoch(1);
+  const summary = await s.trainEpoch(1);
+  await s.trainEpoch(2);
   const straight = weightBytes(s.model);
   s.dispose();
   assert.ok(Number.isFinite(summary.meanLoss) && summary.imagesPerSecond > 0);
@@ -219,11 +216,11 @@ test('a session over a real AT&T cache trains an epoch and resumes deterministic
   const b2 = a.source.batch(0, 1);
   assert.ok(Buffer.from((b1.x.dataSync() as Float32Array).buffer).equals(Buffer.from((b2.x.dataSync() as Float32Array).buffer)));
   tf.dispose([b1.x, b1.labels, b2.x, b2.labels]);
-  await a.trainEpoch(0);
+  await a.trainEpoch(1);
   a.dispose();
   const b = await createTrainingSession({ config: cfg, runDir: runB, cachePath: prepared.cachePath });
   assert.equal(b.resumedFrom, 'epoch-0001');
-  await b.trainEpoch(1);
+  await b.trainEpoch(2);
   assert.ok(weightBytes(b.model).equals(straight));
   b.dispose();
   await fs.rm(tmp, { recursive: true });

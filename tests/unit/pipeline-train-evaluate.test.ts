@@ -1,0 +1,105 @@
+// The training/evaluation seam on the real AT&T images with the smoke config (cpu backend, a tiny model):
+// every checkpoint a training call names is whole on disk when it returns; a retry after a failure
+// continues from the newest checkpoint to the weights of an uninterrupted run; evaluation reads the
+// epoch's checkpoint into an inference model (the session's own model gives the same figures) and never
+// trains: a missing or damaged checkpoint is a CheckpointError naming the path.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as pipeline from '../../src/pipeline';
+import { readMetricsLog } from '../../src/run/metrics-log';
+import { readBest, verifyCheckpoint, CheckpointError } from '../../src/train';
+import { distancesForPairs, evaluateVerification } from '../../src/eval';
+
+const ROOT = join(__dirname, '..', '..');
+const DATA_PRESENT = existsSync(join(ROOT, '..', 'shared', 'datasets', 'att_faces', 's1'));
+const skip = !DATA_PRESENT && 'AT&T data not found in ../shared/datasets';
+const runsDir = mkdtempSync(join(tmpdir(), 'facenet-seam-'));
+const sessions = new pipeline.Sessions(new pipeline.WorkerBackend({ FACENET_BACKEND: 'cpu' }));
+
+async function newRun(name: string): Promise<{ runDir: string; cachePath: string }> {
+  const overrides = [`runsDir=${runsDir}`, 'backend=cpu', 'training.epochs=3', 'training.stepsPerEpoch=3'];
+  const plan = pipeline.resolveRun({ configPath: 'configs/smoke.yml', overrides, runId: name }, ROOT);
+  const data = await pipeline.prepareRunData(plan.runDir, ROOT);
+  return { runDir: plan.runDir, cachePath: data.cachePath };
+}
+
+const checkpoint = (runDir: string, epoch: number) => join(runDir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`);
+const weights = (runDir: string, epoch: number) => readFileSync(join(checkpoint(runDir, epoch), 'weights.bin'));
+/** The figures of an evaluation, without the run-specific result path. */
+const figures = ({ resultPath: _, ...rest }: pipeline.EvalResult) => rest;
+
+let straight: { runDir: string; cachePath: string };
+let straightEval: pipeline.EvalResult;
+
+test('every checkpoint a training call names is whole on disk when it returns', { skip }, async () => {
+  straight = await newRun('straight');
+  const first = await pipeline.trainRunEpochs(sessions, straight.runDir, { firstEpoch: 1, lastEpoch: 2 }, straight.cachePath);
+  const second = await pipeline.trainRunEpochs(sessions, straight.runDir, { firstEpoch: 3, lastEpoch: 3 }, straight.cachePath);
+  const summaries = [...first, ...second];
+  assert.deepEqual(summaries.map((s) => s.epoch), [1, 2, 3]);
+  for (const s of summaries) {
+    assert.equal(s.checkpointPath, checkpoint(straight.runDir, s.epoch));
+    assert.equal(await verifyCheckpoint(s.checkpointPath), null, `${s.checkpointPath} is not whole`);
+  }
+  assert.deepEqual(readMetricsLog(join(straight.runDir, 'metrics.csv')).map((r) => r.loss), summaries.map((s) => s.meanLoss));
+  assert.deepEqual(readdirSync(join(straight.runDir, 'checkpoints')).filter((n) => n.startsWith('.tmp')), []);
+});
+
+test('evaluation reads the checkpoint: the figures of the session model embedded by hand', { skip }, async () => {
+  straightEval = await pipeline.evaluateRun(sessions, straight.runDir, 3, straight.cachePath);
+  assert.equal((await readBest(join(straight.runDir, 'checkpoints')))?.checkpoint, 'epoch-0003');
+  // Brute force: the training session's own model (at epoch 3), embedded and scored here.
+  const { session, config } = await sessions.openSession(straight.runDir, straight.cachePath);
+  assert.equal(session.state.epoch, 3);
+  const data = session.data!;
+  const emb = pipeline.embedImages(session.model, data.dataset, data.split.testIndices, config, data.normalization);
+  const row = new Map(data.split.testIndices.map((d, i) => [d, i]));
+  const pairs = data.split.testPairs.map((p) => ({ a: row.get(p.a)!, b: row.get(p.b)! }));
+  const d = distancesForPairs(emb, config.model.embeddingDim, pairs, config.loss.distance);
+  const v = evaluateVerification(d, data.split.testPairs.map((p) => p.same), { criterion: config.evaluation.threshold, farTargets: config.evaluation.farTargets });
+  assert.equal(straightEval.accuracy, v.accuracy);
+  assert.equal(straightEval.auc, v.auc);
+  assert.equal(straightEval.threshold, v.threshold);
+  sessions.close(straight.runDir);
+});
+
+test('a retry after a failed attempt continues from the newest checkpoint to the same weights', { skip }, async () => {
+  const run = await newRun('retried');
+  await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 1, lastEpoch: 1 }, run.cachePath);
+  // The attempt for epochs 2-3 fails in epoch 3 after its first step (epoch 2's checkpoint is on disk).
+  const failing = pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 2, lastEpoch: 3 }, run.cachePath, {
+    onProgress: (p) => {
+      if (p['epoch'] === 3 && p['step'] === 1) throw new Error('worker lost');
+    },
+  });
+  await assert.rejects(failing, /worker lost/);
+  // The retry of the same activity: epoch 2 is read back (the same summary), epoch 3 is trained.
+  const retried = await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 2, lastEpoch: 3 }, run.cachePath);
+  assert.deepEqual(retried.map((s) => s.epoch), [2, 3]);
+  const losses = (rows: Array<{ meanLoss: number; lr: number }>) => rows.map((r) => [r.meanLoss, r.lr]);
+  const straightLog = readMetricsLog(join(straight.runDir, 'metrics.csv'));
+  assert.deepEqual(losses(retried), straightLog.slice(1).map((r) => [r.loss, r.lr]));
+  assert.ok(weights(run.runDir, 3).equals(weights(straight.runDir, 3)), "epoch 3's weights differ");
+  const ev = await pipeline.evaluateRun(sessions, run.runDir, 3, run.cachePath);
+  assert.deepEqual(figures(ev), figures(straightEval));
+  sessions.close(run.runDir);
+});
+
+test('an evaluation never trains: a missing or damaged checkpoint is a CheckpointError naming it', { skip }, async () => {
+  const run = await newRun('eval-missing');
+  await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 1, lastEpoch: 2 }, run.cachePath);
+  const isCheckpointError = (path: string, what: RegExp) => (err: unknown) =>
+    err instanceof CheckpointError && err.path === path && what.test(err.message) && err.message.includes(path);
+  await assert.rejects(pipeline.evaluateRun(sessions, run.runDir, 3, run.cachePath), isCheckpointError(checkpoint(run.runDir, 3), /does not exist/));
+  assert.equal(existsSync(checkpoint(run.runDir, 3)), false, 'the evaluation trained epoch 3');
+  writeFileSync(join(checkpoint(run.runDir, 2), 'weights.bin'), 'flipped');
+  await assert.rejects(pipeline.evaluateRun(sessions, run.runDir, 2, run.cachePath), isCheckpointError(checkpoint(run.runDir, 2), /is damaged: weights\.bin has 7 bytes/));
+  sessions.close(run.runDir);
+});
+
+test('cleanup', () => {
+  rmSync(runsDir, { recursive: true, force: true });
+});
