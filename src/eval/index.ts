@@ -19,6 +19,7 @@ export { metricsAtThreshold, metricsFromCounts, type ThresholdMetrics } from './
 export { evaluateVerification, type VerificationOptions, type VerificationReport } from './report';
 export {
   evaluateKFold,
+  stratifiedPairFolds,
   VAL_FAR_TARGET,
   type KFoldOptions,
   type KFoldReport,

@@ -151,3 +151,18 @@ export function evaluateKFold(
     perFold,
   };
 }
+
+/**
+ * Folds for pairs that come without any (AT&T's held-out subjects, LFW's pairsDevTest), so that a threshold
+ * can be chosen without the pairs it scores: same-person pairs are dealt round-robin into k folds, and
+ * different-person pairs likewise, so every fold holds both kinds. k is capped by the rarer kind's count;
+ * null when fewer than 2 folds are possible.
+ */
+export function stratifiedPairFolds(labels: SameLabels, k = 10): number[] | null {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i]) positives++;
+  const folds = Math.min(k, positives, labels.length - positives);
+  if (folds < 2) return null;
+  const next = { same: 0, different: 0 };
+  return Array.from({ length: labels.length }, (_, i) => (labels[i] ? next.same++ : next.different++) % folds);
+}

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { RunConfig } from '../config/schema';
 import { assembleBatch, resolveSplit, type CachedDataset, type Normalization, type TestPair } from '../data';
-import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerification, type KFoldReport, type VerificationReport } from '../eval';
+import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerification, stratifiedPairFolds, type KFoldReport, type VerificationReport } from '../eval';
 import { checkpointName, embedBatches, loadCheckpointModel, recordBest, runDataOf } from '../train';
 import { upsertMetricsRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
@@ -22,6 +22,8 @@ export interface EvalResult {
   auc: number;
   eer: number;
   threshold: number;
+  /** Accuracy at thresholds chosen without the pairs they score (the protocol's folds, else 10 folds of pairs); null with too few pairs. */
+  heldOutAccuracy: number | null;
   tarAtFar1e2: number | null;
   resultPath: string;
 }
@@ -31,14 +33,21 @@ export interface EvalFile {
   epoch: number;
   checkpoint: string;
   protocol: string;
-  /** Metrics on the run's test pairs; the threshold is chosen on those same pairs (config evaluation.threshold). */
+  /** Metrics on the run's test pairs; the threshold is chosen on those same pairs (config evaluation.threshold): in-sample. */
   verification: VerificationReport;
   /** k-fold protocol (threshold chosen on the other folds), when the pairs come in folds. */
   kfold: KFoldReport | null;
+  /**
+   * When the pairs come without folds: the same pairs dealt into 10 folds (stratifiedPairFolds), each scored at a
+   * threshold chosen (by evaluation.threshold) on the other nine. The honest counterpart of `verification`.
+   */
+  heldOut: KFoldReport | null;
   /** LFW trained on View 1: View 2 (pairs.txt) 10-fold, whose people overlap the training people. */
   view2: KFoldReport | null;
+  /** View 2's pair distances (full precision) and labels, so that its figures can be recomputed. */
+  view2Pairs: { distances: number[]; same: boolean[]; folds: number[] } | null;
   embedding: { images: number; seconds: number; imagesPerSecond: number; flipTTA: boolean };
-  /** For plots: pair distances and labels, and the test embeddings with their identities. */
+  /** Pair distances (full precision) and labels, for plots and for recomputing every figure; the test embeddings with their identities. */
   plotData: { distances: number[]; same: boolean[]; embeddings: number[]; dim: number; identities: string[] };
 }
 
@@ -100,14 +109,18 @@ export async function evaluateRun(
     const verification = evaluateVerification(distances, same, { criterion: config.evaluation.threshold, farTargets });
     const folds = split.testPairs.map((p) => p.fold);
     const kfold = new Set(folds).size > 1 ? evaluateKFold(distances, same, folds, { farTargets }) : null;
+    const pairFolds = kfold ? null : stratifiedPairFolds(same);
+    const heldOut = pairFolds ? evaluateKFold(distances, same, pairFolds, { farTargets, criterion: config.evaluation.threshold }) : null;
 
     let view2: KFoldReport | null = null;
+    let view2Pairs: EvalFile['view2Pairs'] = null;
     if (opts.final && needsView2(config)) {
       opts.onProgress?.({ phase: 'embedding View 2', epoch });
       const v2 = await resolveSplit(dataset, { ...config.dataset, split: { kind: 'lfw', view: 'view2', fold: 0 } });
       const v2emb = embedImages(model, dataset, v2.testIndices, config, normalization);
       const v2dist = pairDistances(v2emb, dim, v2.testIndices, v2.testPairs, config.loss.distance);
-      view2 = evaluateKFold(v2dist, v2.testPairs.map((p) => p.same), v2.testPairs.map((p) => p.fold), { farTargets });
+      view2Pairs = { distances: Array.from(v2dist), same: v2.testPairs.map((p) => p.same), folds: v2.testPairs.map((p) => p.fold) };
+      view2 = evaluateKFold(v2dist, view2Pairs.same, view2Pairs.folds, { farTargets });
     }
 
     const file: EvalFile = {
@@ -116,10 +129,12 @@ export async function evaluateRun(
       protocol: describeProtocol(config),
       verification,
       kfold,
+      heldOut,
       view2,
+      view2Pairs,
       embedding: { images: split.testIndices.length, seconds, imagesPerSecond: split.testIndices.length / Math.max(seconds, 1e-9), flipTTA: config.evaluation.flipTTA },
       plotData: {
-        distances: Array.from(distances, (d) => Math.round(d * 1e6) / 1e6),
+        distances: Array.from(distances),
         same,
         embeddings: Array.from(emb, (v) => Math.round(v * 1e5) / 1e5),
         dim,
@@ -153,6 +168,7 @@ function summarize(file: EvalFile, resultPath: string): EvalResult {
     auc: verification.auc,
     eer: verification.eer,
     threshold: kfold ? kfold.threshold.mean : verification.threshold,
+    heldOutAccuracy: (kfold ?? file.heldOut)?.accuracy.mean ?? null,
     tarAtFar1e2: tar1e2 ? tar1e2.tar : null,
     resultPath,
   };

@@ -1,7 +1,7 @@
 // The 10-fold protocol on a synthetic set whose every number is known by hand, plus the speed budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateKFold, evaluateVerification } from '../../src/eval';
+import { evaluateKFold, evaluateVerification, stratifiedPairFolds } from '../../src/eval';
 import { Rng } from '../../src/util/rng';
 
 const near = (actual: number, expected: number, what = 'value'): void =>
@@ -98,4 +98,40 @@ void test('6,000 LFW-sized pairs: 10-fold protocol and full report in well under
   assert.ok(k.accuracy.mean > 0.7 && k.accuracy.mean < 0.9, `accuracy ${k.accuracy.mean}`);
   assert.ok(Math.abs(k.aucAll - whole.auc) < 1e-15);
   assert.equal(k.val.belowResolutionFolds, 0, '2,700 training negatives resolve FAR = 1e-3');
+});
+
+void test('pairs without folds are dealt into stratified folds: every fold holds both kinds, in equal shares', () => {
+  const labels = Array.from({ length: 1225 }, (_, i) => i % 49 < 9); // AT&T s36-s40-like: 225 same, 1000 different
+  const folds = stratifiedPairFolds(labels)!;
+  for (let f = 0; f < 10; f++) {
+    const same = labels.filter((s, i) => s && folds[i] === f).length;
+    const different = labels.filter((s, i) => !s && folds[i] === f).length;
+    assert.ok(same >= 22 && same <= 23 && different === 100, `fold ${f}: ${same} same, ${different} different`);
+  }
+  assert.deepEqual(stratifiedPairFolds([true, true, true, false, false]), [0, 1, 0, 0, 1], 'k is capped by the rarer kind');
+  assert.equal(stratifiedPairFolds([true, false, false]), null, 'one same-person pair cannot make two folds');
+});
+
+void test('held-out accuracy: each fold scored at the threshold chosen on the other folds, by brute force', () => {
+  const rng = new Rng(11);
+  const labels = Array.from({ length: 300 }, () => rng.next() < 0.3);
+  const distances = labels.map((s) => (s ? 0.6 : 1.0) + 0.35 * (rng.next() - 0.5) * 2);
+  const folds = stratifiedPairFolds(labels)!;
+  const r = evaluateKFold(distances, labels, folds, { farTargets: [], criterion: 'youden' });
+  const perFold = [...new Set(folds)].map((f) => {
+    const train = distances.flatMap((d, i) => (folds[i] === f ? [] : [[d, labels[i]] as const]));
+    // Brute force: thresholds below, between and above the distinct training distances, ascending ("same" when
+    // the distance is under it); the first with the largest Youden's J.
+    const u = [...new Set(train.map(([d]) => d))].sort((a, b) => a - b);
+    const candidates = [u[0]! - 1, ...u.slice(1).map((d, i) => (u[i]! + d) / 2), u[u.length - 1]! + 1];
+    let best = { j: -Infinity, t: 0 };
+    for (const t of candidates) {
+      const tp = train.filter(([d, s]) => s && d < t).length / train.filter(([, s]) => s).length;
+      const fp = train.filter(([d, s]) => !s && d < t).length / train.filter(([, s]) => !s).length;
+      if (tp - fp > best.j) best = { j: tp - fp, t };
+    }
+    const test = distances.flatMap((d, i) => (folds[i] === f ? [[d, labels[i]] as const] : []));
+    return test.filter(([d, s]) => (d < best.t) === s).length / test.length;
+  });
+  near(r.accuracy.mean, perFold.reduce((a, b) => a + b, 0) / perFold.length, 'held-out accuracy');
 });
