@@ -91,8 +91,8 @@ export function createActivities(deps: ActivityDeps) {
       return withHeartbeats(async () => pipeline.promoteChampion(input.championDir, input.runDir, input.manifestHash, projectRoot));
     },
 
-    /** The model after `epoch` (the run's last trained epoch) in the tfjs format, in <runDir>/model. */
-    async exportModel(input: { runDir: string; epoch: number; cachePath: string }): Promise<{ modelDir: string }> {
+    /** The model in the tfjs format, in <runDir>/model: after `epoch` (the run's last), or the best by validation (export.checkpoint). */
+    async exportModel(input: { runDir: string; epoch: number; cachePath: string }): Promise<{ modelDir: string; epoch: number }> {
       return withHeartbeats(() => pipeline.exportRunModel(sessions, input.runDir, input.epoch, input.cachePath));
     },
   });

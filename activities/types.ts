@@ -46,6 +46,8 @@ export interface TrainResult {
   final: EvalSummary | null;
   reportPath: string | null;
   modelDir: string | null;
+  /** The epoch whose checkpoint <runDir>/model holds (config export.checkpoint). */
+  exportedEpoch: number | null;
   stoppedEarly: boolean;
 }
 

@@ -4,6 +4,7 @@ import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
 import { trainFaceNet } from './train';
 import { runIdFor } from './run-id';
+import { isBetter } from './selection';
 
 export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
   const parallelism = Math.max(1, input.parallelism ?? 2);
@@ -37,10 +38,11 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallelism, results.length) }, runLane));
+  // By validation accuracy when the trials have a validation set, else by test accuracy (see selection.ts).
   let best: number | null = null;
   results.forEach((r, i) => {
-    const acc = r.result?.final?.accuracy;
-    if (acc !== undefined && (best === null || acc > (results[best]?.result?.final?.accuracy ?? -1))) best = i;
+    const final = r.result?.final;
+    if (final && isBetter(final, best === null ? null : (results[best]?.result?.final ?? null))) best = i;
   });
   return { trials: results, best };
 }

@@ -20,6 +20,7 @@ import type { Continuation, EvalSummary, Progress, TrainInput, TrainResult, Epoc
 import { ACCEL_TASK_QUEUE, CPU_TASK_QUEUE } from '../temporal/task-queues';
 import { runIdFor } from './run-id';
 import { lastEpochOfGroup, typicalEpochSeconds } from './epoch-groups';
+import { isBetter } from './selection';
 import { BEST_ACCURACY_KEY, CONFIG_KEY, DATASET_KEY, EPOCH_KEY } from '../temporal/search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -106,7 +107,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   const evaluate = async (epoch: number, final: boolean): Promise<void> => {
     progress.phase = 'evaluating';
     lastEval = await accel.evaluate({ runDir: plan.runDir, epoch, cachePath: dataset.cachePath, final });
-    if (!best || lastEval.accuracy > best.accuracy) {
+    if (isBetter(lastEval, best)) {
       best = lastEval;
       progress.bestAccuracy = best.accuracy;
       progress.bestEpoch = best.epoch;
@@ -162,10 +163,10 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   progress.phase = 'reporting';
   const finalEpoch = lastEpoch?.epoch ?? plan.epochs;
   const { reportPath } = await cpu.writeReport({ runDir: plan.runDir });
-  const { modelDir } = await accel.exportModel({ runDir: plan.runDir, epoch: finalEpoch, cachePath: dataset.cachePath });
+  const exported = await accel.exportModel({ runDir: plan.runDir, epoch: finalEpoch, cachePath: dataset.cachePath });
   progress.phase = 'done';
   progress.etaSeconds = 0;
-  return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir, stoppedEarly };
+  return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir: exported.modelDir, exportedEpoch: exported.epoch, stoppedEarly };
 }
 
 /** Remaining time from the recent epochs (the first epoch includes warm-up, so it is skipped when there are more). */

@@ -46,6 +46,9 @@ export const datasetSchema = z.strictObject({
   cacheDir: z.string().min(1).default('.cache/preprocessed').describe('Preprocessed shards are kept here, keyed by the manifest and preprocessing hash.'),
   onBadImage: z.enum(['error', 'skip']).default('error').describe('What to do with an unreadable image: refuse the dataset, or skip it with a warning.'),
   maxIdentities: positiveInt.nullable().default(null).describe('Use at most this many identities (smaller runs and tests); null = all.'),
+  validationIdentities: nonNegativeInt
+    .default(0)
+    .describe('Training identities (with 2+ images) held out of training as a validation set, chosen by a fixed seeded shuffle: their pairs pick the exported checkpoint (export.checkpoint: best-validation) and its threshold without looking at the test pairs. 0 = none.'),
 });
 
 const sizeSchema = z.strictObject({ height: positiveInt, width: positiveInt });
@@ -131,6 +134,13 @@ export const evaluationSchema = z.strictObject({
   tsne: z.boolean().default(true).describe('Draw a t-SNE map of the test embeddings in the report.'),
 });
 
+export const exportSchema = z.strictObject({
+  checkpoint: z
+    .enum(['final', 'best-validation'])
+    .default('final')
+    .describe('Which checkpoint becomes <run>/model: the last epoch\'s, or the evaluated epoch with the best validation accuracy (needs dataset.validationIdentities > 0). Test pairs are for reporting only.'),
+});
+
 export const runConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore').describe('A short name, used in run ids and search attributes.'),
   description: z.string().default('').describe('Free text, shown in the report and the Temporal memo.'),
@@ -173,6 +183,10 @@ export const runConfigSchema = z.strictObject({
     farTargets: [1e-1, 1e-2, 1e-3],
     tsne: true,
   }),
+  export: exportSchema.default({ checkpoint: 'final' }),
+}).refine((c) => c.export.checkpoint !== 'best-validation' || c.dataset.validationIdentities > 0, {
+  message: 'best-validation needs a validation set: set dataset.validationIdentities (e.g. 3 for AT&T, 50 for LFW)',
+  path: ['export', 'checkpoint'],
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
@@ -187,3 +201,4 @@ export type OptimizerConfig = RunConfig['optimizer'];
 export type ScheduleConfig = RunConfig['schedule'];
 export type TrainingConfig = RunConfig['training'];
 export type EvaluationConfig = RunConfig['evaluation'];
+export type ExportConfig = RunConfig['export'];

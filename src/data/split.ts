@@ -1,4 +1,5 @@
-// Train/test splits as indices into a cached dataset, plus the test pairs to evaluate.
+// Train/test splits as indices into a cached dataset, plus the test pairs to evaluate, and optionally a
+// validation set of held-out training identities (dataset.validationIdentities).
 //   AT&T: subject-disjoint (explicit test subjects, or a seeded k-fold over subjects; 8 folds = 35/5).
 //   LFW view1: train = peopleDevTrain, test = pairsDevTest.
 //   LFW view2: test = all 6,000 pairs.txt pairs with their fold; train = people.txt minus fold f.
@@ -25,10 +26,17 @@ export interface Split {
   testPairs: TestPair[];
   /** Protocol pairs left out because an image is not in a partial cache (maxIdentities / skipped images). */
   droppedPairs: number;
+  /** Images of the training identities held out for validation (dataset.validationIdentities), ascending; not in trainIndices. */
+  validationIndices: number[];
+  /** All unordered pairs of the validation images. */
+  validationPairs: TestPair[];
 }
 
 /** Purpose tag for deriving the split's Rng from split.seed. */
 const SPLIT_PURPOSE = 0x5b117;
+/** Purpose tag of the validation identities' shuffle (seed 0: the same identities for every run of a split). */
+const VALIDATION_PURPOSE = 0x7a11d;
+const VALIDATION_IMAGES = 10;
 
 type SplitConfig = DatasetConfig['split'];
 
@@ -59,15 +67,42 @@ function attSplit(ds: CachedDataset, split: Extract<SplitConfig, { kind: 'att-su
   const trainIndices: number[] = [];
   const testIndices: number[] = [];
   ds.labels.forEach((label, i) => (test.has(ds.identities[label] as string) ? testIndices : trainIndices).push(i));
-  const testPairs: TestPair[] = [];
-  for (let i = 0; i < testIndices.length; i++) {
-    for (let j = i + 1; j < testIndices.length; j++) {
-      const a = testIndices[i] as number;
-      const b = testIndices[j] as number;
-      testPairs.push({ a, b, same: ds.labels[a] === ds.labels[b], fold: 0 });
+  return { trainIndices, testIndices, testPairs: allPairs(ds, testIndices), droppedPairs: 0, validationIndices: [], validationPairs: [] };
+}
+
+/** Every unordered pair of `indices`, in order. */
+function allPairs(ds: CachedDataset, indices: number[]): TestPair[] {
+  const pairs: TestPair[] = [];
+  for (let i = 0; i < indices.length; i++) {
+    for (let j = i + 1; j < indices.length; j++) {
+      const a = indices[i] as number;
+      const b = indices[j] as number;
+      pairs.push({ a, b, same: ds.labels[a] === ds.labels[b], fold: 0 });
     }
   }
-  return { trainIndices, testIndices, testPairs, droppedPairs: 0 };
+  return pairs;
+}
+
+/** Moves `count` training identities with 2+ images (a fixed seeded choice) out of training into a validation set of up to VALIDATION_IMAGES images each. */
+function holdOutValidation(ds: CachedDataset, split: Split, count: number): Split {
+  const imageCount = new Map<number, number>();
+  for (const i of split.trainIndices) imageCount.set(ds.labels[i] as number, (imageCount.get(ds.labels[i] as number) ?? 0) + 1);
+  const eligible = [...imageCount.keys()].filter((id) => (imageCount.get(id) as number) >= 2).sort((a, b) => a - b);
+  if (count >= eligible.length) {
+    throw new DatasetError(`dataset.validationIdentities is ${count}, but the training split has only ${eligible.length} identities with 2 or more images; hold out fewer`);
+  }
+  const held = new Set(Rng.derive(0, VALIDATION_PURPOSE).shuffle(eligible).slice(0, count));
+  const trainIndices = split.trainIndices.filter((i) => !held.has(ds.labels[i] as number));
+  // At most VALIDATION_IMAGES of each held-out identity, so that one person with hundreds of photographs
+  // (LFW has a few) neither dominates the pairs nor makes them quadratic in size; the rest are unused.
+  const taken = new Map<number, number>();
+  const validationIndices = split.trainIndices.filter((i) => {
+    const id = ds.labels[i] as number;
+    if (!held.has(id) || (taken.get(id) ?? 0) >= VALIDATION_IMAGES) return false;
+    taken.set(id, (taken.get(id) ?? 0) + 1);
+    return true;
+  });
+  return { ...split, trainIndices, validationIndices, validationPairs: allPairs(ds, validationIndices) };
 }
 
 async function protocolText(ds: CachedDataset, file: string): Promise<string> {
@@ -119,7 +154,7 @@ async function lfwSplit(ds: CachedDataset, split: Extract<SplitConfig, { kind: '
     throw new DatasetError(`${pairsFile} names ${missing.length} image(s) missing from the cache ${ds.cachePath}: ${missing.slice(0, 5).join(', ')}`);
   }
   const testIndices = [...new Set(testPairs.flatMap((p) => [p.a, p.b]))].sort((x, y) => x - y);
-  return { trainIndices, testIndices, testPairs, droppedPairs: missing.length };
+  return { trainIndices, testIndices, testPairs, droppedPairs: missing.length, validationIndices: [], validationPairs: [] };
 }
 
 /**
@@ -129,7 +164,10 @@ async function lfwSplit(ds: CachedDataset, split: Extract<SplitConfig, { kind: '
  */
 export async function resolveSplit(ds: CachedDataset, cfg: DatasetConfig | SplitConfig): Promise<Split> {
   const split: SplitConfig = 'kind' in cfg ? cfg : cfg.split;
-  if (ds.dataset === 'att' && split.kind === 'att-subjects') return attSplit(ds, split);
-  if (ds.dataset === 'lfw' && split.kind === 'lfw') return lfwSplit(ds, split);
-  throw new DatasetError(`dataset.split.kind '${split.kind}' does not fit the ${ds.dataset} dataset (att: 'att-subjects', lfw: 'lfw')`);
+  let resolved: Split;
+  if (ds.dataset === 'att' && split.kind === 'att-subjects') resolved = attSplit(ds, split);
+  else if (ds.dataset === 'lfw' && split.kind === 'lfw') resolved = await lfwSplit(ds, split);
+  else throw new DatasetError(`dataset.split.kind '${split.kind}' does not fit the ${ds.dataset} dataset (att: 'att-subjects', lfw: 'lfw')`);
+  const validation = 'kind' in cfg ? 0 : cfg.validationIdentities;
+  return validation > 0 ? holdOutValidation(ds, resolved, validation) : resolved;
 }

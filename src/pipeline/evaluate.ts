@@ -24,6 +24,8 @@ export interface EvalResult {
   threshold: number;
   /** Accuracy at thresholds chosen without the pairs they score (the protocol's folds, else 10 folds of pairs); null with too few pairs. */
   heldOutAccuracy: number | null;
+  /** Accuracy on the validation identities' pairs (dataset.validationIdentities), at their own threshold; null without them. */
+  validationAccuracy: number | null;
   tarAtFar1e2: number | null;
   resultPath: string;
 }
@@ -42,6 +44,11 @@ export interface EvalFile {
    * threshold chosen (by evaluation.threshold) on the other nine. The honest counterpart of `verification`.
    */
   heldOut: KFoldReport | null;
+  /**
+   * Held-out training identities (dataset.validationIdentities), threshold chosen on their own pairs: what picks the
+   * exported checkpoint (export.checkpoint: best-validation) and its threshold. Null without a validation set.
+   */
+  validation: VerificationReport | null;
   /** LFW trained on View 1: View 2 (pairs.txt) 10-fold, whose people overlap the training people. */
   view2: KFoldReport | null;
   /** View 2's pair distances (full precision) and labels, so that its figures can be recomputed. */
@@ -50,6 +57,9 @@ export interface EvalFile {
   /** Pair distances (full precision) and labels, for plots and for recomputing every figure; the test embeddings with their identities. */
   plotData: { distances: number[]; same: boolean[]; embeddings: number[]; dim: number; identities: string[] };
 }
+
+/** The best.json metric of runs with a validation set. */
+export const VALIDATION_METRIC = 'validationAccuracy';
 
 export function evalPath(runDir: string, epoch: number): string {
   return join(runPaths(runDir).evalDir, `epoch-${String(epoch).padStart(4, '0')}.json`);
@@ -112,6 +122,14 @@ export async function evaluateRun(
     const pairFolds = kfold ? null : stratifiedPairFolds(same);
     const heldOut = pairFolds ? evaluateKFold(distances, same, pairFolds, { farTargets, criterion: config.evaluation.threshold }) : null;
 
+    let validation: VerificationReport | null = null;
+    if (split.validationPairs.length > 0) {
+      opts.onProgress?.({ phase: 'embedding the validation images', epoch, images: split.validationIndices.length });
+      const vemb = embedImages(model, dataset, split.validationIndices, config, normalization);
+      const vdist = pairDistances(vemb, dim, split.validationIndices, split.validationPairs, config.loss.distance);
+      validation = evaluateVerification(vdist, split.validationPairs.map((p) => p.same), { criterion: config.evaluation.threshold, farTargets });
+    }
+
     let view2: KFoldReport | null = null;
     let view2Pairs: EvalFile['view2Pairs'] = null;
     if (opts.final && needsView2(config)) {
@@ -130,6 +148,7 @@ export async function evaluateRun(
       verification,
       kfold,
       heldOut,
+      validation,
       view2,
       view2Pairs,
       embedding: { images: split.testIndices.length, seconds, imagesPerSecond: split.testIndices.length / Math.max(seconds, 1e-9), flipTTA: config.evaluation.flipTTA },
@@ -145,8 +164,12 @@ export async function evaluateRun(
 
     const result = summarize(file, resultPath);
     upsertMetricsRow(paths.metrics, { epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold });
-    // best.json: the training session reads it before each checkpoint, so the best one is never pruned.
-    await recordBest(paths.checkpoints, { metric: 'accuracy', value: result.accuracy, threshold: result.threshold, checkpoint: checkpointName(epoch) });
+    // best.json: the training session reads it before each checkpoint, so the best one is never pruned. With a
+    // validation set the best is chosen on it (what export.checkpoint: best-validation exports), else on the test pairs.
+    const best = validation
+      ? { metric: VALIDATION_METRIC, value: validation.accuracy, threshold: validation.threshold }
+      : { metric: 'accuracy', value: result.accuracy, threshold: result.threshold };
+    await recordBest(paths.checkpoints, { ...best, checkpoint: checkpointName(epoch) });
     return result;
   } finally {
     model.dispose();
@@ -169,6 +192,7 @@ function summarize(file: EvalFile, resultPath: string): EvalResult {
     eer: verification.eer,
     threshold: kfold ? kfold.threshold.mean : verification.threshold,
     heldOutAccuracy: (kfold ?? file.heldOut)?.accuracy.mean ?? null,
+    validationAccuracy: file.validation?.accuracy ?? null,
     tarAtFar1e2: tar1e2 ? tar1e2.tar : null,
     resultPath,
   };

@@ -1,31 +1,58 @@
 // Step 6: the trained embedding model in the standard tfjs format, with its preprocessing and threshold.
-// The weights are read from the checkpoint of the run's final epoch.
+// export.checkpoint says which checkpoint: the last epoch's (final), or the evaluated epoch with the best
+// validation accuracy (best-validation). Its threshold is the one chosen on the validation pairs when the
+// run has them, else the one chosen on the test pairs (in-sample; the sidecar says which).
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointName, exportModel, loadCheckpointModel, runDataOf } from '../train';
+import { checkpointName, exportModel, loadCheckpointModel, parseCheckpointName, readBest, runDataOf } from '../train';
+import { ConfigError } from '../config/load';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import type { Sessions } from './sessions';
-import { latestEvalFile } from './report';
+import { evalPath, VALIDATION_METRIC, type EvalFile } from './evaluate';
 
-export async function exportRunModel(sessions: Sessions, runDir: string, epoch: number, cachePath: string): Promise<{ modelDir: string }> {
+/** The epoch whose checkpoint is exported: `finalEpoch`, or the best by validation accuracy. */
+async function exportedEpoch(runDir: string, finalEpoch: number, which: 'final' | 'best-validation'): Promise<number> {
+  if (which === 'final') return finalEpoch;
+  const best = await readBest(runPaths(runDir).checkpoints);
+  const epoch = best?.metric === VALIDATION_METRIC ? parseCheckpointName(best.checkpoint)?.epoch : undefined;
+  if (epoch === undefined) {
+    throw new ConfigError(`export.checkpoint is best-validation, but ${runPaths(runDir).checkpoints}/best.json names no validation-scored checkpoint; evaluate at least once with dataset.validationIdentities > 0.`);
+  }
+  return epoch;
+}
+
+export async function exportRunModel(sessions: Sessions, runDir: string, finalEpoch: number, cachePath: string): Promise<{ modelDir: string; epoch: number }> {
   const config = readRunConfig(runDir);
   await sessions.backend.ensure(config);
   const paths = runPaths(runDir);
+  const epoch = await exportedEpoch(runDir, finalEpoch, config.export.checkpoint);
   const { dataset, normalization } = await runDataOf(await sessions.dataset(cachePath), config);
   const checkpointPath = join(paths.checkpoints, checkpointName(epoch));
   const { model } = await loadCheckpointModel({ config, inputShape: [dataset.height, dataset.width, dataset.channels], checkpointPath });
   try {
-    const ev = latestEvalFile(runDir);
+    const ev = existsSync(evalPath(runDir, epoch)) ? (JSON.parse(readFileSync(evalPath(runDir, epoch), 'utf8')) as EvalFile) : null;
+    const test = ev ? (ev.kfold ? { accuracy: ev.kfold.accuracy.mean, threshold: ev.kfold.threshold.mean } : ev.verification) : null;
+    const metrics: Record<string, number> = {};
+    if (ev && test) {
+      metrics['testAccuracy'] = test.accuracy;
+      metrics['testAuc'] = ev.verification.auc;
+      const heldOut = ev.kfold ?? ev.heldOut;
+      if (heldOut) metrics['testHeldOutAccuracy'] = heldOut.accuracy.mean;
+      if (ev.validation) metrics['validationAccuracy'] = ev.validation.accuracy;
+    }
     await exportModel(model, paths.exported, {
       preprocess: config.preprocess,
       normalization,
       model: config.model,
-      threshold: ev ? (ev.kfold ? ev.kfold.threshold.mean : ev.verification.threshold) : null,
+      threshold: ev?.validation?.threshold ?? test?.threshold ?? null,
+      thresholdFrom: ev?.validation ? 'validation pairs' : test ? (ev?.kfold ? 'test folds (k-fold mean)' : 'test pairs (in-sample)') : null,
       distance: config.loss.distance,
-      metrics: ev ? { accuracy: ev.kfold ? ev.kfold.accuracy.mean : ev.verification.accuracy, auc: ev.verification.auc, epoch: ev.epoch } : undefined,
+      metrics,
       runId: paths.root.split('/').pop() ?? null,
+      epoch,
     });
   } finally {
     model.dispose();
   }
-  return { modelDir: paths.exported };
+  return { modelDir: paths.exported, epoch };
 }

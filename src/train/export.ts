@@ -30,6 +30,8 @@ export interface FaceNetSidecar {
   };
   /** Decision threshold on the embedding distance: same person when distance < threshold. */
   threshold: number | null;
+  /** Which pairs chose the threshold (e.g. 'validation pairs', 'test pairs (in-sample)'). */
+  thresholdFrom: string | null;
   distance: 'euclidean' | 'squared-euclidean';
   metrics: Record<string, number>;
   model: ModelConfig;
@@ -44,6 +46,7 @@ export interface ExportOptions {
   normalization: { mean: number[]; std: number[] };
   model: ModelConfig;
   threshold: number | null;
+  thresholdFrom?: string | null;
   distance: 'euclidean' | 'squared-euclidean';
   metrics?: Record<string, number>;
   runId?: string | null;
@@ -84,6 +87,7 @@ export async function exportModel(model: tfl.LayersModel, dir: string, opts: Exp
       std: opts.normalization.std,
     },
     threshold: opts.threshold,
+    thresholdFrom: opts.thresholdFrom ?? null,
     distance: opts.distance,
     metrics: opts.metrics ?? {},
     model: opts.model,

@@ -85,3 +85,13 @@ test('a missing file, bad YAML and an extends cycle each say what is wrong', () 
   writeFileSync(join(dir, 'b.yml'), 'extends: a.yml\n');
   assert.throws(() => readConfigTree(join(dir, 'a.yml')), /extends itself/);
 });
+
+test('export.checkpoint best-validation without a validation set is refused, naming what to set', () => {
+  const smoke = join(configsDir, 'smoke.yml');
+  assert.throws(
+    () => loadConfig(smoke, ['export.checkpoint=best-validation']),
+    (err: unknown) => err instanceof ConfigError && /export\.checkpoint: best-validation needs a validation set: set dataset\.validationIdentities/s.test(err.message),
+  );
+  const ok = loadConfig(smoke, ['export.checkpoint=best-validation', 'dataset.validationIdentities=3']);
+  assert.equal(ok.export.checkpoint, 'best-validation');
+});

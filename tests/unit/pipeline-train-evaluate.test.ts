@@ -19,8 +19,8 @@ const skip = !DATA_PRESENT && 'AT&T data not found in ../shared/datasets';
 const runsDir = mkdtempSync(join(tmpdir(), 'facenet-seam-'));
 const sessions = new pipeline.Sessions(new pipeline.WorkerBackend({ FACENET_BACKEND: 'cpu' }));
 
-async function newRun(name: string): Promise<{ runDir: string; cachePath: string }> {
-  const overrides = [`runsDir=${runsDir}`, 'backend=cpu', 'training.epochs=3', 'training.stepsPerEpoch=3'];
+async function newRun(name: string, extra: string[] = []): Promise<{ runDir: string; cachePath: string }> {
+  const overrides = [`runsDir=${runsDir}`, 'backend=cpu', 'training.epochs=3', 'training.stepsPerEpoch=3', ...extra];
   const plan = pipeline.resolveRun({ configPath: 'configs/smoke.yml', overrides, runId: name }, ROOT);
   const data = await pipeline.prepareRunData(plan.runDir, ROOT);
   return { runDir: plan.runDir, cachePath: data.cachePath };
@@ -97,6 +97,39 @@ test('an evaluation never trains: a missing or damaged checkpoint is a Checkpoin
   assert.equal(existsSync(checkpoint(run.runDir, 3)), false, 'the evaluation trained epoch 3');
   writeFileSync(join(checkpoint(run.runDir, 2), 'weights.bin'), 'flipped');
   await assert.rejects(pipeline.evaluateRun(sessions, run.runDir, 2, run.cachePath), isCheckpointError(checkpoint(run.runDir, 2), /is damaged: weights\.bin has 7 bytes/));
+  sessions.close(run.runDir);
+});
+
+test('a validation set: held-out training identities score every evaluation and pick the exported checkpoint and threshold', { skip }, async () => {
+  const run = await newRun('validated', ['dataset.validationIdentities=3', 'export.checkpoint=best-validation']);
+  const { session } = await sessions.openSession(run.runDir, run.cachePath);
+  const split = session.data!.split;
+  const { dataset } = session.data!;
+  const people = (indices: number[]) => new Set(indices.map((i) => dataset.identities[dataset.labels[i]!]));
+  assert.equal(people(split.validationIndices).size, 3);
+  assert.equal(split.validationIndices.length, 30, 'AT&T: ten images of each validation subject');
+  assert.equal(split.validationPairs.length, (30 * 29) / 2);
+  assert.deepEqual([...people(split.validationIndices)].filter((p) => people(split.trainIndices).has(p) || people(split.testIndices).has(p)), []);
+  // The test pairs are those of the run without a validation set.
+  const plain = (await sessions.openSession(straight.runDir, straight.cachePath)).session.data!.split;
+  assert.deepEqual(split.testPairs, plain.testPairs);
+  assert.equal(split.trainIndices.length, plain.trainIndices.length - 30);
+
+  const evals = [];
+  for (let epoch = 1; epoch <= 3; epoch++) {
+    await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: epoch, lastEpoch: epoch }, run.cachePath);
+    evals.push(await pipeline.evaluateRun(sessions, run.runDir, epoch, run.cachePath));
+  }
+  const scores = evals.map((e) => e.validationAccuracy!);
+  const bestEpoch = scores.indexOf(Math.max(...scores)) + 1;
+  const exported = await pipeline.exportRunModel(sessions, run.runDir, 3, run.cachePath);
+  assert.equal(exported.epoch, bestEpoch, `validation accuracies ${scores.join(', ')}`);
+  const sidecar = JSON.parse(readFileSync(join(exported.modelDir, 'facenet.json'), 'utf8'));
+  const file = JSON.parse(readFileSync(evals[bestEpoch - 1]!.resultPath, 'utf8')) as pipeline.EvalFile;
+  assert.equal(sidecar.epoch, bestEpoch);
+  assert.equal(sidecar.threshold, file.validation!.threshold);
+  assert.equal(sidecar.thresholdFrom, 'validation pairs');
+  assert.equal(sidecar.metrics.validationAccuracy, scores[bestEpoch - 1]);
   sessions.close(run.runDir);
 });
 
