@@ -116,13 +116,19 @@ interface NativeBinding {
   isUsingGpuDevice(): boolean;
 }
 
+/** True once tfjs-node-gpu is imported in this process (tfjs-node must then stay out). */
+let imported = false;
+export function tensorflowGpuLoaded(): boolean {
+  return imported;
+}
+
 const defaultDeps = (): GpuLoadDeps => ({
   env: process.env,
   probe: () => runGpuProbe(path.dirname(require.resolve(`${PACKAGE}/package.json`))),
   load: async () => {
     // tfjs-node and tfjs-node-gpu both register 'tensorflow', and their libraries share one SONAME:
     // the second one loaded would silently run on the first one's TensorFlow.
-    if (tf.findBackendFactory('tensorflow')) {
+    if (!imported && tf.findBackendFactory('tensorflow')) {
       throw new GpuUnusableError(
         'The tensorflow backend (@tensorflow/tfjs-node) is already loaded in this process, and tensorflow-gpu cannot load beside it: ' +
           'use one of the two per worker process (FACENET_BACKEND sets it for a worker).',
@@ -131,24 +137,17 @@ const defaultDeps = (): GpuLoadDeps => ({
     // As for tensorflow: TensorFlow's start-up notices are not for users; warnings and errors still show.
     process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
     await import(PACKAGE as string);
+    imported = true;
     const binding = (tf.findBackend('tensorflow') as unknown as { binding: NativeBinding }).binding;
     return { tfVersion: binding.TF_Version, usingGpu: binding.isUsingGpuDevice() };
   },
 });
-
-let loaded: GpuReport | null = null;
-
-/** True once tfjs-node-gpu is loaded in this process (tfjs-node must then stay out). */
-export function tensorflowGpuLoaded(): boolean {
-  return loaded !== null;
-}
 
 /**
  * Loads tfjs-node-gpu if a GPU is usable. Without one, auto is refused (it moves on to `tensorflow`),
  * and so is an explicit request unless FACENET_ALLOW_GPU_CPU_FALLBACK=1 allows the CPU.
  */
 export async function loadTensorflowGpu(auto: boolean, deps: GpuLoadDeps = defaultDeps()): Promise<GpuReport> {
-  if (loaded) return loaded;
   const allowCpu = !auto && cpuFallbackAllowed(deps.env);
   const probe = deps.probe();
   let problem = gpuProblem(probe);
@@ -159,7 +158,7 @@ export async function loadTensorflowGpu(auto: boolean, deps: GpuLoadDeps = defau
     // Loaded now: an explicit request without the fallback fails; auto has no other native backend left to load.
     if (!auto && !allowCpu) throw refusal(problem);
   }
-  loaded = {
+  return {
     tensorflow: tfVersion,
     cuda: cudaVersion(probe.cudaRuntime),
     cudnn: cudnnVersion(probe.cudnn),
@@ -167,7 +166,6 @@ export async function loadTensorflowGpu(auto: boolean, deps: GpuLoadDeps = defau
     devices: probe.devices,
     problem,
   };
-  return loaded;
 }
 
 /** The device string of a loaded tensorflow-gpu: the GPU the binding runs on, or CPU and why. */
