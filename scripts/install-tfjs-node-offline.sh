@@ -18,7 +18,7 @@
 #       that libtensorflow_framework.so.2 already carries ($ORIGIN/../nvidia/<name>/lib) finds them;
 #   4b. build deps/gpu-probe (scripts/gpu/gpu-probe.c), which src/backend/gpu.ts runs to learn the
 #       CUDA/cuDNN versions and the visible GPUs before it loads TensorFlow.
-# About 2.4 GB to download and 6.4 GB on disk (docs/native-tensorflow.md).
+# About 2.4 GB to download and 6.0 GB on disk (docs/native-tensorflow.md).
 # Idempotent: each step is skipped when its result is already in place. Details and the reasons
 # behind each choice: docs/native-tensorflow.md.
 #
@@ -89,7 +89,7 @@ if [ "$GPU" = 1 ] && { [ ! -f "$TF_DIR/.complete" ] || [ ! -f "$CUDA_DIR/.comple
   # The CUDA route needs room: 2.4 GB of wheels and 4 GB extracted, next to each other.
   mkdir -p "$CACHE"
   free_gb=$(( $(df -Pk "$CACHE" | awk 'NR==2 {print $4}') / 1024 / 1024 ))
-  [ "$free_gb" -ge 8 ] || die "only ${free_gb} GB free under $CACHE; the GPU binding needs about 8 GB while it is set up (6.4 GB after). Free some space and run again"
+  [ "$free_gb" -ge 8 ] || die "only ${free_gb} GB free under $CACHE; the GPU binding needs about 8 GB while it is set up (6.0 GB after). Free some space and run again"
 fi
 if [ ! -f "$TF_DIR/.complete" ] && [ -z "$(wheel)" ]; then
   say "downloading $WHEEL_NAME==$TF_WHEEL_VERSION from PyPI (about $([ "$GPU" = 1 ] && echo 480 || echo 200) MB)"
