@@ -6,6 +6,7 @@ import type { BackendName } from '../config/schema';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { installedWasmThreads, wasmThreadCount } from './wasm-threads';
+import { GpuUnusableError, gpuDevice, loadTensorflowGpu, tensorflowGpuLoaded, type GpuReport } from './gpu';
 
 export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
@@ -18,7 +19,7 @@ export class BackendUnavailableError extends Error {
 
 const INSTALL_HINT: Record<ConcreteBackend, string> = {
   'tensorflow-gpu':
-    'npm install @tensorflow/tfjs-node-gpu@4.22.0 on a machine with CUDA and internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node-gpu` so its install script can fetch libtensorflow)',
+    'run `bash scripts/install-tfjs-node-offline.sh --gpu` (builds it against the CUDA 12 TensorFlow of the PyPI tensorflow wheel, with CUDA and cuDNN from the nvidia-*-cu12 wheels: only the NVIDIA driver is needed), or npm install @tensorflow/tfjs-node-gpu@4.22.0 on a machine with internet and CUDA 11.2 + cuDNN 8.1 installed',
   tensorflow:
     'run `bash scripts/install-tfjs-node-offline.sh` (builds it against the TensorFlow C library of the PyPI tensorflow-cpu wheel), or npm install @tensorflow/tfjs-node@4.22.0 on a machine with internet (npm >= 11 also needs `npm install-scripts approve @tensorflow/tfjs-node`)',
   wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 (a regular dependency: run npm ci)',
@@ -50,14 +51,18 @@ function assertNativeBinding(pkg: string): void {
   if (!built) throw new Error(`${pkg} is installed without its native binding (no ${lib}/napi-v*/tfjs_binding.node)`);
 }
 
-async function register(backend: ConcreteBackend): Promise<void> {
+/** tensorflow-gpu's versions and devices once it loaded (see ./gpu). */
+let gpuReport: GpuReport | undefined;
+
+async function register(backend: ConcreteBackend, auto = false): Promise<void> {
   switch (backend) {
     case 'tensorflow-gpu':
       assertNativeBinding('@tensorflow/tfjs-node-gpu');
-      await import('@tensorflow/tfjs-node-gpu' as string);
+      gpuReport = await loadTensorflowGpu(auto);
       return;
     case 'tensorflow':
       assertNativeBinding('@tensorflow/tfjs-node');
+      if (tensorflowGpuLoaded()) throw new GpuUnusableError('tensorflow-gpu is already loaded in this process, and tfjs-node cannot load beside it: use one of the two per worker process.');
       // TensorFlow's start-up notices (oneDNN, CPU features) are not for users; warnings and errors still show.
       process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
       await import('@tensorflow/tfjs-node' as string);
@@ -96,18 +101,30 @@ export interface BackendChoice {
   reason: string;
   /** Threads of the wasm backend's build (only for wasm). */
   wasmThreads?: number;
+  /** Where the tensors live: 'CPU', or 'GPU <index>: <name>' when tensorflow-gpu runs on a GPU. */
+  device: string;
+  /** tensorflow-gpu only: TensorFlow, CUDA and cuDNN versions, the visible GPUs, and why none is used (problem). */
+  gpu?: GpuReport;
 }
 
 function chosen(backend: ConcreteBackend, reason: string): BackendChoice {
-  const choice: BackendChoice = { backend, tfjsName: tf.getBackend(), reason };
+  const choice: BackendChoice = { backend, tfjsName: tf.getBackend(), reason, device: 'CPU' };
   if (backend === 'wasm') choice.wasmThreads = installedWasmThreads();
+  if (backend === 'tensorflow-gpu' && gpuReport) {
+    choice.gpu = gpuReport;
+    choice.device = gpuDevice(gpuReport);
+    if (gpuReport.problem) choice.reason += `; on the CPU: ${gpuReport.problem}`;
+  }
+  if (reason.startsWith('auto')) choice.reason += `; device: ${choice.device}`;
   return choice;
 }
 
-async function tryActivate(backend: ConcreteBackend): Promise<void> {
+async function tryActivate(backend: ConcreteBackend, auto = false): Promise<void> {
   try {
-    await register(backend);
+    await register(backend, auto);
   } catch (err) {
+    // Installed but unusable here (no GPU, or the other native package is loaded): the message says what to do.
+    if (err instanceof GpuUnusableError) throw new BackendUnavailableError(err.message);
     throw new BackendUnavailableError(
       `The ${backend} backend is not installed (${firstLine(err)}). To use it: ${INSTALL_HINT[backend]}. ` +
         `Or choose another with backend: auto | wasm | cpu.`,
@@ -117,6 +134,13 @@ async function tryActivate(backend: ConcreteBackend): Promise<void> {
   if (!ok) throw new BackendUnavailableError(`The ${backend} backend is installed but failed to initialise.`);
   await tf.ready();
   await afterActivate(backend);
+}
+
+/** Short: "The X backend is not installed", or for tensorflow-gpu why no GPU is usable. */
+function passOverReason(err: unknown): string {
+  const line = firstLine(err);
+  const gpu = /^The tensorflow-gpu backend found (no usable GPU: .*?)\. To train on the CPU/.exec(line);
+  return gpu ? gpu[1]! : line.split(' (')[0]!;
 }
 
 function firstLine(err: unknown): string {
@@ -134,13 +158,13 @@ export async function initBackend(requested: BackendName): Promise<BackendChoice
   const passedOver: string[] = [];
   for (const candidate of AUTO_ORDER) {
     try {
-      await tryActivate(candidate);
+      await tryActivate(candidate, true);
       const reason = passedOver.length
         ? `auto: fastest that loads; passed over ${passedOver.join('; ')}`
         : 'auto: fastest backend, loaded';
       return chosen(candidate, reason);
     } catch (err) {
-      passedOver.push(`${candidate} (${firstLine(err).split(' (')[0]})`);
+      passedOver.push(`${candidate} (${passOverReason(err)})`);
     }
   }
   throw new BackendUnavailableError(`No tfjs backend could be initialised: ${passedOver.join('; ')}`);
@@ -152,10 +176,12 @@ export async function availableBackends(): Promise<{ available: ConcreteBackend[
   const missing: Array<{ backend: ConcreteBackend; why: string }> = [];
   for (const candidate of AUTO_ORDER) {
     try {
-      await register(candidate);
+      // As auto sees it: tensorflow-gpu counts only with a usable GPU.
+      await register(candidate, true);
       available.push(candidate);
     } catch (err) {
-      missing.push({ backend: candidate, why: `${firstLine(err)}; to install: ${INSTALL_HINT[candidate]}` });
+      const installed = err instanceof GpuUnusableError; // installed, but no usable GPU here
+      missing.push({ backend: candidate, why: installed ? firstLine(err) : `${firstLine(err)}; to install: ${INSTALL_HINT[candidate]}` });
     }
   }
   return { available, missing };
