@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import * as pipeline from '../src/pipeline';
 import type { FacenetEnv } from '../src/config/env';
-import type { Champion, EpochSummary, EvalSummary, PreparedDatasetInfo, RunPlan } from './types';
+import type { Champion, EvalSummary, PreparedDatasetInfo, RunPlan, TrainedEpochs } from './types';
 import { withErrorClassification } from './classify-errors';
 
 export interface ActivityDeps {
@@ -62,7 +62,7 @@ export function createActivities(deps: ActivityDeps) {
      * Epochs firstEpoch..lastEpoch (counted from 1) in order; each epoch's checkpoint is on disk before the
      * next starts, so all of them are when this completes. A retry continues from the newest checkpoint.
      */
-    async trainEpochs(input: { runDir: string; firstEpoch: number; lastEpoch: number; cachePath: string }): Promise<EpochSummary[]> {
+    async trainEpochs(input: { runDir: string; firstEpoch: number; lastEpoch: number; cachePath: string }): Promise<TrainedEpochs> {
       const signal = Context.current().cancellationSignal;
       const range = { firstEpoch: input.firstEpoch, lastEpoch: input.lastEpoch };
       return withHeartbeats(

@@ -5,10 +5,11 @@
 import type { RunPlan } from '../src/pipeline/resolve';
 import type { PreparedDataset as PreparedDatasetInfo } from '../src/data/prepare';
 import type { EpochSummary } from '../src/train/state';
+import type { TrainedEpochs } from '../src/pipeline/train';
 import type { EvalResult as EvalSummary } from '../src/pipeline/evaluate';
 import type { ChampionRecord as Champion } from '../src/pipeline/champion';
 
-export type { RunPlan, PreparedDatasetInfo, EpochSummary, EvalSummary, Champion };
+export type { RunPlan, PreparedDatasetInfo, EpochSummary, TrainedEpochs, EvalSummary, Champion };
 
 export interface TrainInput {
   /** A YAML config path (relative to the worker's working directory, or absolute). */
@@ -35,6 +36,7 @@ export interface Continuation {
   lastEval: EvalSummary | null;
   epochSeconds: number[];
   lastEpoch: EpochSummary | null;
+  ranOn: string | null;
 }
 
 
@@ -62,6 +64,8 @@ export interface Progress {
   bestEpoch: number | null;
   etaSeconds: number | null;
   stopAfterEpoch: number | null;
+  /** What the training activities ran on, e.g. 'tensorflow on CPU' (also in the memo as ranOn). */
+  ranOn: string | null;
 }
 
 export interface RetrainInput {

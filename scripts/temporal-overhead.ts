@@ -39,6 +39,8 @@ async function runIds(client: Client, workflowId: string): Promise<string[]> {
 }
 
 type EpochResult = Record<string, number>;
+/** A completed activity's result: trainEpochs gives { epochs: [...] }, evaluate one EpochResult. */
+type ActivityResult = EpochResult | { epochs: EpochResult[] };
 
 /** One evaluation activity: the epoch it scored and how long it ran (start to completion). */
 interface EvaluationTiming {
@@ -53,7 +55,7 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const scheduled = new Map<string, string>(); // scheduled event id -> activity type
     const started = new Map<string, { at: number; attempt: number }>(); // scheduled event id -> start
-    const done: Array<{ type: string; startedAt: number; attempt: number; at: number; result: EpochResult | EpochResult[] | null }> = [];
+    const done: Array<{ type: string; startedAt: number; attempt: number; at: number; result: ActivityResult | null }> = [];
     for (const e of history.events ?? []) {
       const s = e.activityTaskScheduledEventAttributes;
       if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
@@ -67,16 +69,16 @@ export async function measureOverhead(client: Client, workflowId: string): Promi
           startedAt: started.get(String(c.scheduledEventId))?.at ?? NaN,
           attempt: started.get(String(c.scheduledEventId))?.attempt ?? 1,
           at: seconds(e.eventTime),
-          result: data ? (JSON.parse(Buffer.from(data).toString()) as EpochResult | EpochResult[]) : null,
+          result: data ? (JSON.parse(Buffer.from(data).toString()) as ActivityResult) : null,
         });
       }
     }
-    for (const d of done) if (d.type === 'evaluate' && d.result && !Array.isArray(d.result)) evaluations.push({ epoch: d.result['epoch']!, seconds: d.at - d.startedAt });
+    for (const d of done) if (d.type === 'evaluate' && d.result && !('epochs' in d.result)) evaluations.push({ epoch: d.result['epoch']!, seconds: d.at - d.startedAt });
     for (let i = 1; i < done.length; i++) {
       const prev = done[i - 1]!;
       const cur = done[i]!;
-      if (cur.type !== TRAINING_ACTIVITY || !cur.result || cur.attempt > 1) continue;
-      const epochs = Array.isArray(cur.result) ? cur.result : [cur.result];
+      if (cur.type !== TRAINING_ACTIVITY || !cur.result || !('epochs' in cur.result) || cur.attempt > 1) continue;
+      const epochs = (cur.result as { epochs: EpochResult[] }).epochs;
       const wall = cur.at - prev.at;
       const train = epochs.reduce((sum, e) => sum + e['seconds']!, 0);
       out.push({

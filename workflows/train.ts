@@ -70,6 +70,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
     bestEpoch: state?.best?.epoch ?? null,
     etaSeconds: null,
     stopAfterEpoch: null,
+    ranOn: state?.ranOn ?? null,
   };
   setHandler(progressQuery, () => progress);
   setHandler(stopAfterEpochSignal, (epoch?: number) => {
@@ -128,8 +129,13 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
         epochSeconds,
       });
       // When the activity completes, every epoch it trained has its checkpoint on disk.
-      const summaries = await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath });
-      for (const summary of summaries) {
+      const trained = await accel.trainEpochs({ runDir: plan.runDir, firstEpoch: epoch, lastEpoch: last, cachePath: dataset.cachePath });
+      const ranOn = `${trained.backend} on ${trained.device}`;
+      if (progress.ranOn !== ranOn) {
+        progress.ranOn = ranOn;
+        upsertMemo({ ranOn });
+      }
+      for (const summary of trained.epochs) {
         lastEpoch = summary;
         epochSeconds.push(summary.seconds);
       }
@@ -150,7 +156,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
       if (!isLast && (last - firstEpoch + 1 >= EPOCHS_PER_HISTORY || workflowInfo().continueAsNewSuggested)) {
         await continueAsNew<typeof trainFaceNet>({
           ...input,
-          continuation: { plan, dataset, nextEpoch: last + 1, best, lastEval, epochSeconds: epochSeconds.slice(-20), lastEpoch },
+          continuation: { plan, dataset, nextEpoch: last + 1, best, lastEval, epochSeconds: epochSeconds.slice(-20), lastEpoch, ranOn: progress.ranOn },
         });
       }
       epoch = last + 1;

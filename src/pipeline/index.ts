@@ -2,7 +2,7 @@
 // activities call them (activities/), and so can scripts and tests, without a server.
 export { resolveRun, configFromRequest, describeConfig, type RunRequest, type RunPlan } from './resolve';
 export { prepareRunData, withLocalSource, type ProgressFn } from './data';
-export { trainRunEpochs, type TrainEpochsOptions } from './train';
+export { trainRunEpochs, type TrainEpochsOptions, type TrainedEpochs } from './train';
 export { evaluateRun, evalPath, embedImages, type EvalResult, type EvalFile } from './evaluate';
 export { writeRunReport, latestEvalFile } from './report';
 export { exportRunModel } from './export';

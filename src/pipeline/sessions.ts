@@ -48,7 +48,7 @@ export class WorkerBackend {
     for (const listener of this.switchListeners) listener();
     const choice = await initBackend(requested);
     const threads = choice.wasmThreads === undefined ? '' : ` with ${choice.wasmThreads} thread${choice.wasmThreads === 1 ? '' : 's'}`;
-    console.log(`backend: ${choice.backend}${threads} (${choice.reason})`);
+    console.log(`backend: ${choice.backend}${threads} on ${choice.device} (${choice.reason})`);
     this.active = { requested, choice };
     return choice;
   }

@@ -14,22 +14,34 @@ export interface TrainEpochsOptions {
   signal?: AbortSignal;
 }
 
+/** The epochs trained (or read back), and what they ran on. */
+export interface TrainedEpochs {
+  epochs: EpochSummary[];
+  /** The tfjs backend and its thread count, e.g. 'tensorflow' or 'wasm with 2 threads'. */
+  backend: string;
+  /** 'CPU', or the GPU's name. */
+  device: string;
+}
+
 export async function trainRunEpochs(
   sessions: Sessions,
   runDir: string,
   range: { firstEpoch: number; lastEpoch: number },
   cachePath: string,
   opts: TrainEpochsOptions = {},
-): Promise<EpochSummary[]> {
+): Promise<TrainedEpochs> {
   const { firstEpoch, lastEpoch } = range;
   if (!Number.isInteger(firstEpoch) || firstEpoch < 1) throw new Error(`Expected a first epoch >= 1, but got ${firstEpoch}.`);
   if (!Number.isInteger(lastEpoch) || lastEpoch < firstEpoch) throw new Error(`Expected a last epoch >= the first (${firstEpoch}), but got ${lastEpoch}.`);
   const metricsPath = runPaths(runDir).metrics;
-  const { session } = await sessions.openSession(runDir, cachePath);
+  const { session, backend } = await sessions.openSession(runDir, cachePath);
+  const threads = backend.wasmThreads === undefined ? '' : ` with ${backend.wasmThreads} thread${backend.wasmThreads === 1 ? '' : 's'}`;
+  const ranOn = { backend: `${backend.backend}${threads}`, device: backend.device };
+  opts.onProgress?.({ phase: 'starting', epoch: firstEpoch, ...range, ...ranOn });
   const results: EpochSummary[] = [];
   try {
     for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
-      const summary = await trainOneEpoch(session, epoch, range, opts);
+      const summary = await trainOneEpoch(session, epoch, range, ranOn.device, opts);
       // Also for an epoch read back: its row may be what a crash after the checkpoint left unwritten.
       upsertMetricsRow(metricsPath, {
         epoch,
@@ -41,7 +53,7 @@ export async function trainRunEpochs(
       });
       results.push(summary);
     }
-    return results;
+    return { epochs: results, ...ranOn };
   } catch (err) {
     // The in-memory session may now be ahead of the disk (steps after the last checkpoint): the retry starts afresh.
     sessions.close(runDir);
@@ -49,7 +61,7 @@ export async function trainRunEpochs(
   }
 }
 
-function trainOneEpoch(session: TrainingSession, epoch: number, range: { firstEpoch: number; lastEpoch: number }, opts: TrainEpochsOptions): Promise<EpochSummary> {
+function trainOneEpoch(session: TrainingSession, epoch: number, range: { firstEpoch: number; lastEpoch: number }, device: string, opts: TrainEpochsOptions): Promise<EpochSummary> {
   const started = Date.now();
   let stepsHere = 0;
   return session.trainEpoch(epoch, {
@@ -60,6 +72,7 @@ function trainOneEpoch(session: TrainingSession, epoch: number, range: { firstEp
       opts.onProgress?.({
         ...range,
         epoch,
+        device,
         step: p.step,
         stepsPerEpoch: p.stepsPerEpoch,
         loss: round(p.loss),

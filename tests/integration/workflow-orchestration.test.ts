@@ -63,7 +63,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
       for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
         out.push(rec.trained.includes(epoch) ? await trainEpochDone(epoch) : await trainEpoch({ epoch }));
       }
-      return out;
+      return { epochs: out, backend: 'cpu', device: 'CPU' };
     },
     async evaluate({ epoch }) {
       rec.evaluated.push(epoch);
@@ -120,8 +120,8 @@ test('every epoch is trained once, in order, with evaluation every evalEvery epo
     await Worker.runReplayHistory({ workflowBundle: env.bundle }, history, workflowId);
     const progress = await handle.query<Progress>('progress');
     assert.deepEqual(
-      { phase: progress.phase, epoch: progress.epoch, bestAccuracy: progress.bestAccuracy, bestEpoch: progress.bestEpoch, eta: progress.etaSeconds },
-      { phase: 'done', epoch: 5, bestAccuracy: 0.9, bestEpoch: 2, eta: 0 },
+      { phase: progress.phase, epoch: progress.epoch, bestAccuracy: progress.bestAccuracy, bestEpoch: progress.bestEpoch, eta: progress.etaSeconds, ranOn: progress.ranOn },
+      { phase: 'done', epoch: 5, bestAccuracy: 0.9, bestEpoch: 2, eta: 0, ranOn: 'cpu on CPU' },
     );
     return out;
   });

@@ -38,7 +38,8 @@ test('every checkpoint a training call names is whole on disk when it returns', 
   straight = await newRun('straight');
   const first = await pipeline.trainRunEpochs(sessions, straight.runDir, { firstEpoch: 1, lastEpoch: 2 }, straight.cachePath);
   const second = await pipeline.trainRunEpochs(sessions, straight.runDir, { firstEpoch: 3, lastEpoch: 3 }, straight.cachePath);
-  const summaries = [...first, ...second];
+  const summaries = [...first.epochs, ...second.epochs];
+  assert.deepEqual({ backend: first.backend, device: first.device }, { backend: 'cpu', device: 'CPU' });
   assert.deepEqual(summaries.map((s) => s.epoch), [1, 2, 3]);
   for (const s of summaries) {
     assert.equal(s.checkpointPath, checkpoint(straight.runDir, s.epoch));
@@ -77,7 +78,7 @@ test('a retry after a failed attempt continues from the newest checkpoint to the
   });
   await assert.rejects(failing, /worker lost/);
   // The retry of the same activity: epoch 2 is read back (the same summary), epoch 3 is trained.
-  const retried = await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 2, lastEpoch: 3 }, run.cachePath);
+  const retried = (await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 2, lastEpoch: 3 }, run.cachePath)).epochs;
   assert.deepEqual(retried.map((s) => s.epoch), [2, 3]);
   const losses = (rows: Array<{ meanLoss: number; lr: number }>) => rows.map((r) => [r.meanLoss, r.lr]);
   const straightLog = readMetricsLog(join(straight.runDir, 'metrics.csv'));

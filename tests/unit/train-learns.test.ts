@@ -25,7 +25,7 @@ test('the smoke config learns on 10 AT&T subjects', { skip }, async () => {
   assert.equal(data.identities, 10);
   const losses: number[] = [];
   const sessions = new pipeline.Sessions(new pipeline.WorkerBackend({}));
-  for (const r of await pipeline.trainRunEpochs(sessions, plan.runDir, { firstEpoch: 1, lastEpoch: 8 }, data.cachePath)) {
+  for (const r of (await pipeline.trainRunEpochs(sessions, plan.runDir, { firstEpoch: 1, lastEpoch: 8 }, data.cachePath)).epochs) {
     losses.push(r.meanLoss * r.meanActiveFraction);
   }
   const ev = await pipeline.evaluateRun(sessions, plan.runDir, 8, data.cachePath);
