@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { NamedArray } from './tensor-file';
-import { readOwnedValues } from '../backend/read-values';
+import { readOwnedValues } from '../backend';
 
 /** All weights (trainable and BatchNorm statistics), in the model's order, copied out. */
 export function modelWeightsToArrays(model: LayersModel): NamedArray[] {

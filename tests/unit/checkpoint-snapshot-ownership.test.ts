@@ -6,9 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { availableBackends, initBackend, type ConcreteBackend } from '../../src/backend';
+import { availableBackends, initBackend, readOwnedValues, type ConcreteBackend } from '../../src/backend';
 import { createOptimizer, type OptimizerState } from '../../src/train/optimizers';
-import { readOwnedValues } from '../../src/backend/read-values';
 
 /** What writeCheckpointOffThread does to the arrays: transfer their buffers away (postMessage's transfer list). */
 function moveAway(arrays: Array<Float32Array | Int32Array>): void {

@@ -4,9 +4,9 @@
 // 2-core machine). TensorFlow's own ReluGrad op does it in one. Likewise BatchNorm in training mode:
 // tfjs-layers builds it from moments + batchNorm, about 12 kernels forward and 35 backward per layer,
 // where TensorFlow has FusedBatchNormV3 and FusedBatchNormGradV3 (the op and its contract:
-// batch-norm-training.ts). The ReLU override applies only while the native backend is active.
+// ops/batch-norm-training.ts). The ReLU override applies only while the native backend is active.
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from './batch-norm-training';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from '../ops/batch-norm-training';
 
 /** The native backend's name in tfjs (tfjs-node and tfjs-node-gpu both register as 'tensorflow'). */
 const NATIVE = 'tensorflow';

@@ -2,8 +2,8 @@
 // tfjs-wasm backend on that backend's own heap, so its kernels read and write tensors where they are; and
 // reusable scratch buffers allocated in the same heap for what they need besides the tensors.
 import { SIMD_KERNELS_WASM } from './simd-kernels-wasm';
-import { threadedWasmHeap } from './wasm-threads';
-import type { WasmHeapBackend } from './wasm-heap';
+import { threadedWasmHeap } from './threads';
+import type { WasmHeapBackend } from './heap';
 import { webAssembly, type WasmExports, type WasmMemory } from './webassembly';
 
 /** Per backend: the module's exports, or null where it cannot run (the callers then use JavaScript). */

@@ -1,6 +1,6 @@
 // BatchNorm in training mode as one kernel forward and one backward, on the backends that register
 // them: the native backend runs TensorFlow's FusedBatchNormV3 / FusedBatchNormGradV3
-// (native-kernels.ts), wasm a JavaScript loop over its heap (wasm-batch-norm.ts). tfjs-layers builds
+// (native/kernels.ts), wasm a JavaScript loop over its heap (wasm/batch-norm.ts). tfjs-layers builds
 // the same from moments + batchNorm: about 12 kernels forward and 35 backward a layer, each a pass
 // over the activations. Backends without the kernels keep that composite.
 //

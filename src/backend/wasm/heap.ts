@@ -1,5 +1,5 @@
 // Direct access to tensors in tfjs-wasm's heap, for the kernels written in JavaScript here
-// (training-kernels.ts, wasm-batch-norm.ts): they read and write the heap in place instead of copying
+// (training-kernels.ts, batch-norm.ts): they read and write the heap in place instead of copying
 // values out with readSync and back with write.
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -1,9 +1,9 @@
 // The wasm BatchNorm passes as SIMD (simd-kernels.wat): 5-7x faster than the JavaScript loops of
 // batch-norm-passes.ts, with the same results bit for bit. The per-channel float64 arrays the passes take go
 // through a small scratch area in the heap.
-import type { PassJob } from './batch-norm-passes';
+import type { PassJob } from './batch-norm-pass';
 import { callSimd, countSimdRun, heapScratch, simdKernels } from './simd-kernels';
-import type { WasmHeapBackend } from './wasm-heap';
+import type { WasmHeapBackend } from './heap';
 import type { WasmExports } from './webassembly';
 
 /** The passes take per-channel arrays of up to this many channels. */

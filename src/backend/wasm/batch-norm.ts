@@ -1,12 +1,13 @@
 // BatchNorm in training mode on wasm as two kernels that work in place on wasm's heap (contract:
-// batch-norm-training.ts). tfjs-layers' composite runs about 12 wasm kernels forward and 35 backward per
+// ops/batch-norm-training.ts). tfjs-layers' composite runs about 12 wasm kernels forward and 35 backward per
 // layer, most of them full passes over the activations on one thread (Multiply, Sum, Sub, Mean, Tile, Add:
 // 0.5 s of a 2.4-s ResNet-18 step with 2 threads); these make 3 passes forward and 2 backward, accumulating
 // per channel in float64, as WebAssembly SIMD or JavaScript (batch-norm-passes.ts).
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from './batch-norm-training';
-import { elementOffset, heapView, type WasmHeapBackend } from './wasm-heap';
-import { PassOp, runPass } from './batch-norm-passes';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from '../ops/batch-norm-training';
+import { elementOffset, heapView, type WasmHeapBackend } from './heap';
+import { PassOp } from './batch-norm-pass';
+import { runPass } from './batch-norm-passes';
 
 const WASM = 'wasm';
 

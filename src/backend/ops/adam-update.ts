@@ -1,5 +1,5 @@
 // Adam's update of the flat parameter vector as one kernel, on the backends that register it (wasm:
-// wasm-adam.ts). The optimiser's composite takes 11 kernels, each a pass over every parameter, on one thread
+// wasm/adam.ts). The optimiser's composite takes 11 kernels, each a pass over every parameter, on one thread
 // on wasm (about 15 ms of an att-cpu step and 60 ms of a ResNet-18 one); the kernel makes one pass. Its
 // results equal the composite's bit for bit: the same float32 operations in the same order.
 //

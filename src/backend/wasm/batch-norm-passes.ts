@@ -7,9 +7,10 @@
 // split. The SIMD passes are not split: with a fifth of the work left, splitting them made no measurable
 // difference to an att-cpu or a ResNet-18 step (2 runs each).
 import { Worker } from 'node:worker_threads';
+import { type PassJob } from './batch-norm-pass';
 import { runSimdPass } from './batch-norm-simd';
-import { threadedWasmHeap } from './wasm-threads';
-import { heapF32, type WasmHeapBackend } from './wasm-heap';
+import { threadedWasmHeap } from './threads';
+import { heapF32, type WasmHeapBackend } from './heap';
 
 /**
  * The passes, as source: the main thread and the helper compile the same code, so both halves compute
@@ -43,10 +44,6 @@ type Pass = (
   h: Float32Array, x: number, y: number, C: number, r0: number, r1: number,
   in0: Float64Array, in1: Float64Array, in2: Float64Array, in3: Float64Array, out0: Float64Array, out1: Float64Array, dx?: number,
 ) => void;
-
-/** Indices into the passes above. */
-export const PassOp = { Sum: 0, SquaredDeviation: 1, Affine: 2, GradientSums: 3, InputGradient: 4 } as const;
-export type PassOp = (typeof PassOp)[keyof typeof PassOp];
 
 const passes = new Function(PASSES_SOURCE)() as Pass[];
 
@@ -112,19 +109,6 @@ function ensureHelper(): Helper | null {
     helperUnusable = true;
   }
   return helper;
-}
-
-export interface PassJob {
-  op: PassOp;
-  /** Element offsets into the heap (float32 index): x, and y (or dy), and dx for InputGradient. */
-  x: number;
-  y?: number;
-  dx?: number;
-  channels: number;
-  rows: number;
-  inputs?: Float64Array[];
-  /** Per-channel sums, added to (zeroed by the caller). */
-  outputs?: Float64Array[];
 }
 
 /**

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../util/durable-fs';
+import { writeFileAtomicSync } from '../../util/durable-fs';
 import { webAssembly, type WasmMemory } from './webassembly';
 
 /** tfjs-wasm 4.22 pre-starts 8 pthread workers and caps its thread pool at 8 (cc/backend.cc). */

@@ -2,7 +2,7 @@
 // the same float64 sums as the JavaScript kernel in training-kernels.ts, bit for bit, about 5x faster.
 import * as tf from '@tensorflow/tfjs-core';
 import { callSimd, countSimdRun, heapScratch, simdKernels } from './simd-kernels';
-import type { WasmHeapBackend } from './wasm-heap';
+import type { WasmHeapBackend } from './heap';
 
 export const MAX_POOL_GRAD_SIMD = 'MaxPoolGrad';
 

@@ -1,5 +1,5 @@
 ;; Kernels of the wasm training path in 128-bit SIMD, four values at a time: BatchNorm's passes
-;; (batch-norm-simd.ts), max pooling's gradient (max-pool-grad-simd.ts) and the Adam update (wasm-adam.ts).
+;; (batch-norm-simd.ts), max pooling's gradient (max-pool-grad-simd.ts) and the Adam update (adam.ts).
 ;; Each float32 is widened to float64 where the JavaScript versions compute in float64, and float32 operations
 ;; follow the same order as tfjs's kernels, so the results are the same bit for bit.
 ;; The lane shuffles are written out at every use: as small functions, V8 did not inline them and each pass

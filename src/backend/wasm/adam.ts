@@ -1,9 +1,9 @@
-// The Adam update kernel (contract: adam-update.ts) for wasm: one SIMD pass over the heap (simd-kernels.wat),
+// The Adam update kernel (contract: ops/adam-update.ts) for wasm: one SIMD pass over the heap (simd-kernels.wat),
 // or, where the SIMD module cannot run, the same float32 arithmetic in JavaScript.
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_UPDATE, type AdamUpdateAttrs } from './adam-update';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from '../ops/adam-update';
 import { callSimd, countSimdRun, simdKernels } from './simd-kernels';
-import { elementOffset, heapView, type WasmHeapBackend } from './wasm-heap';
+import { elementOffset, heapView, type WasmHeapBackend } from './heap';
 
 export const ADAM_SIMD = 'Adam update';
 

@@ -14,7 +14,7 @@
 // runs, so those ops are not recorded, and a returned (tidy-kept) tensor becomes the kernel's output.
 import * as tf from '@tensorflow/tfjs-core';
 import { runSimdMaxPoolGrad } from './max-pool-grad-simd';
-import { elementOffset, heapView, type WasmHeapBackend } from './wasm-heap';
+import { elementOffset, heapView, type WasmHeapBackend } from './heap';
 
 const WASM = 'wasm';
 
