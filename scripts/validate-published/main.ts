@@ -2,7 +2,7 @@
 // ResNet, 99.38% published on LFW) on LFW View 2 through its own preprocessing, then our 10-fold
 // protocol. A large gap to the published figure would mean a bug in our evaluator or in the crops.
 //
-//   npx tsx scripts/validate-published-model.ts [--limit 50] [--deadline 19:15] [--report-only]
+//   npx tsx scripts/validate-published/main.ts [--limit 50] [--deadline 19:15] [--report-only]
 //
 // Descriptors are cached per image in .cache/published/*.bin, so a stopped run continues where it
 // stopped. Passes: (1) face-api's pipeline (detect -> landmarks -> aligned crop), (2) fallback crops
@@ -10,15 +10,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { writeJsonAtomic } from '../src/util/durable-fs';
+import { writeJsonAtomic } from '../../src/util/durable-fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { parsePairs, lfwImagePath, type LfwPair } from '../src/data/lfw-protocol';
-import { evaluateKFold, distancesForPairs, metricsAtThreshold, type KFoldReport, type PairIndex } from '../src/eval';
-import { bruteForceKFold } from '../src/published/brute-force-kfold';
-import { loadFaceApi, type PublishedBackend } from '../src/published/face-api';
-import { DescriptorCache, type CachedDescriptor, type CropStatus } from '../src/published/descriptor-cache';
-import { describeCrop, describeDetectedFace, describeDetector, readRgb, rgbTensor, DESCRIPTOR_DIM, type DetectorSpec, type RgbImage } from '../src/published/describe';
-import { isCentred, medianBox, type PixelBox } from '../src/published/crop';
+import { parsePairs, lfwImagePath, type LfwPair } from '../../src/data/lfw-protocol';
+import { evaluateKFold, distancesForPairs, metricsAtThreshold, type KFoldReport, type PairIndex } from '../../src/eval';
+import { bruteForceKFold } from './brute-force-kfold';
+import { loadFaceApi, type PublishedBackend } from './face-api';
+import { DescriptorCache, type CachedDescriptor, type CropStatus } from './descriptor-cache';
+import { describeCrop, describeDetectedFace, describeDetector, readRgb, rgbTensor, DESCRIPTOR_DIM, type DetectorSpec, type RgbImage } from './describe';
+import { isCentred, medianBox, type PixelBox } from './crop';
 
 const PUBLISHED_ACCURACY = 0.9938;
 /** Every lfw-deepfunneled image is 250x250 (shared/datasets README); used to re-check cached crops without decoding. */
@@ -157,7 +157,7 @@ interface VariantResult {
   foldsEvaluated: number[];
   pairsEvaluated: number;
   kfold?: Omit<KFoldReport, 'perFold'> & { perFold: Array<{ fold: number; accuracy: number; threshold: number; auc: number }> };
-  /** The same folds through an independent brute-force implementation (src/published/brute-force-kfold). */
+  /** The same folds through an independent brute-force implementation (scripts/validate-published/brute-force-kfold). */
   crossCheck?: { accuracyMean: number; accuracyStd: number; maxFoldAccuracyDifference: number; maxFoldThresholdDifference: number };
   /** Accuracy over all evaluated pairs at dlib's fixed 0.6, no threshold tuning. */
   atDlibThreshold?: { threshold: number; accuracy: number; tar: number; far: number };

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import type { PixelBox } from './crop';
-import { writeFileAtomicSync } from '../util/durable-fs';
+import { writeFileAtomicSync } from '../../src/util/durable-fs';
 
 /**
  * How the crop of an image was obtained: by the first detector, by the second (retry), by the last
