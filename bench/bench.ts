@@ -18,7 +18,7 @@ import { benchShape, profileStep, type ShapeResult, type StepProfile } from './t
 import { probeTorch, PYTHON, runTorch, torchArgs, torchScript, TORCH_INSTALL_HINT, type TorchResult } from './torch';
 import type { BenchReport, Measurement, TorchSection } from './types';
 import { measureTorchConvRates, type ConvRate } from './conv-ceiling';
-import { MAX_WASM_THREADS, parseWasmThreadCount, wasmThreadCount } from '../src/backend/wasm-threads';
+import { MAX_WASM_THREADS, parseWasmThreadCount, wasmThreadCount } from '../src/backend/wasm/threads';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 const ALL_BACKENDS: ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];

@@ -30,57 +30,58 @@ export interface TimeOptions {
   after?: (index: number, warmup: boolean) => void;
 }
 
+/** Counts steps as they are timed: warm-up first, then timed steps until `steps` or the cap; calls `after`. */
+class StepClock {
+  private readonly warmupS: number[] = [];
+  private readonly times: number[] = [];
+  private spent = 0;
+
+  constructor(private readonly o: TimeOptions) {}
+
+  /** True while another step should run. */
+  get running(): boolean {
+    if (this.warmupS.length < this.o.warmup) return true;
+    return this.times.length < this.o.steps && (this.times.length === 0 || this.spent < this.o.capSeconds);
+  }
+
+  record(ms: number): void {
+    const s = ms / 1000;
+    if (this.warmupS.length < this.o.warmup) {
+      this.warmupS.push(s);
+      this.o.after?.(this.warmupS.length - 1, true);
+    } else {
+      this.times.push(s);
+      this.spent += s;
+      this.o.after?.(this.o.warmup + this.times.length - 1, false);
+    }
+  }
+
+  result(): TimedRun {
+    const times = this.times;
+    return { times, medianS: median(times), minS: Math.min(...times), maxS: Math.max(...times), warmupS: this.warmupS, capped: times.length < this.o.steps };
+  }
+}
+
 /** Runs `fn` warmup + up to `steps` times; each call must finish its work (read back a value) before returning. */
 export function timeSteps(fn: () => void, o: TimeOptions): TimedRun {
-  const warmupS: number[] = [];
-  for (let i = 0; i < o.warmup; i++) {
+  const clock = new StepClock(o);
+  while (clock.running) {
     const t0 = performance.now();
     fn();
-    warmupS.push((performance.now() - t0) / 1000);
-    o.after?.(i, true);
+    clock.record(performance.now() - t0);
   }
-  const times: number[] = [];
-  let spent = 0;
-  for (let i = 0; i < o.steps; i++) {
-    const t0 = performance.now();
-    fn();
-    const s = (performance.now() - t0) / 1000;
-    times.push(s);
-    spent += s;
-    o.after?.(o.warmup + i, false);
-    if (spent >= o.capSeconds && i + 1 < o.steps) break;
-  }
-  return {
-    times,
-    medianS: median(times),
-    minS: Math.min(...times),
-    maxS: Math.max(...times),
-    warmupS,
-    capped: times.length < o.steps,
-  };
+  return clock.result();
 }
 
 /** Async variant for work that awaits (file reads, image decoding). */
 export async function timeStepsAsync(fn: () => Promise<void>, o: TimeOptions): Promise<TimedRun> {
-  const warmupS: number[] = [];
-  for (let i = 0; i < o.warmup; i++) {
+  const clock = new StepClock(o);
+  while (clock.running) {
     const t0 = performance.now();
     await fn();
-    warmupS.push((performance.now() - t0) / 1000);
-    o.after?.(i, true);
+    clock.record(performance.now() - t0);
   }
-  const times: number[] = [];
-  let spent = 0;
-  for (let i = 0; i < o.steps; i++) {
-    const t0 = performance.now();
-    await fn();
-    const s = (performance.now() - t0) / 1000;
-    times.push(s);
-    spent += s;
-    o.after?.(o.warmup + i, false);
-    if (spent >= o.capSeconds && i + 1 < o.steps) break;
-  }
-  return { times, medianS: median(times), minS: Math.min(...times), maxS: Math.max(...times), warmupS, capped: times.length < o.steps };
+  return clock.result();
 }
 
 export const MIB = 1024 * 1024;

@@ -1,4 +1,4 @@
-// Assembles src/backend/simd-kernels.wat into src/backend/simd-kernels-wasm.ts (the two binaries as base64), so
+// Assembles src/backend/wasm/simd-kernels.wat into src/backend/wasm/simd-kernels-wasm.ts (the two binaries as base64), so
 // that running the project needs no assembler. Run after editing the .wat:
 //   npx tsx scripts/build-simd-kernels.ts
 // A unit test assembles it again and fails if the committed binaries differ.

@@ -16,7 +16,7 @@
 #   2b. download the nvidia-*-cu12 wheels that the wheel's `tensorflow[and-cuda]` extra pins (read
 #       from its METADATA) and extract their libraries as deps/nvidia/<name>/lib, where the RUNPATH
 #       that libtensorflow_framework.so.2 already carries ($ORIGIN/../nvidia/<name>/lib) finds them;
-#   4b. build deps/gpu-probe (scripts/gpu/gpu-probe.c), which src/backend/gpu.ts runs to learn the
+#   4b. build deps/gpu-probe (scripts/gpu/gpu-probe.c), which src/backend/native/gpu.ts runs to learn the
 #       CUDA/cuDNN versions and the visible GPUs before it loads TensorFlow.
 # About 2.4 GB to download and 6.0 GB on disk (docs/native-tensorflow.md).
 # Idempotent: each step is skipped when its result is already in place. Details and the reasons
@@ -235,7 +235,7 @@ loads() {
 # A binding built earlier for the same tfjs-node, TensorFlow and Node-API version is kept in the
 # cache, so a fresh `npm ci` (which empties node_modules) does not mean compiling again.
 CACHED_BINDING="$CACHE/tfjs_binding-$TFJS_NODE_VERSION-tf$TF_WHEEL_VERSION-napi$NAPI_VERSION.node"
-# (--gpu) The probe src/backend/gpu.ts runs: rebuilt with the binding, or when missing.
+# (--gpu) The probe src/backend/native/gpu.ts runs: rebuilt with the binding, or when missing.
 PROBE="$PKG/deps/gpu-probe"
 build_probe() {
   [ "$GPU" = 1 ] || return 0

@@ -1,8 +1,8 @@
 // Assembles the SIMD kernels' WebAssembly text with wabt (a dev dependency: the binaries are committed).
 import wabtFactory from 'wabt';
 
-export const WAT_PATH = 'src/backend/simd-kernels.wat';
-export const GENERATED_PATH = 'src/backend/simd-kernels-wasm.ts';
+export const WAT_PATH = 'src/backend/wasm/simd-kernels.wat';
+export const GENERATED_PATH = 'src/backend/wasm/simd-kernels-wasm.ts';
 
 /** The module twice: importing a shared memory (threaded build) and an unshared one; WebAssembly requires the match. */
 export async function assembleSimdKernels(wat: string): Promise<{ shared: Uint8Array; unshared: Uint8Array }> {

@@ -1,7 +1,7 @@
 /*
  * gpu-probe: what the CUDA 12 libraries beside the tfjs-node-gpu binding and the NVIDIA driver report,
  * printed as one JSON line. Built by scripts/install-tfjs-node-offline.sh --gpu into the package's deps/,
- * with an $ORIGIN-relative RUNPATH to the nvidia-*-cu12 wheels' libraries there; src/backend/gpu.ts runs it
+ * with an $ORIGIN-relative RUNPATH to the nvidia-*-cu12 wheels' libraries there; src/backend/native/gpu.ts runs it
  * before it loads TensorFlow, so a machine without a usable GPU is known without loading 1 GB of library.
  * Plain dlopen: no CUDA headers or link-time CUDA libraries are needed, and a missing driver is a fact
  * to report, not a load failure.

@@ -1,13 +1,13 @@
 // tfjs-layers' BatchNormalization, except that in training mode on the native and wasm backends it
 // normalises with one fused kernel forward and one backward instead of ~47
-// (src/backend/batch-norm-training.ts). Every other case (inference, the cpu backend) is the stock
+// (src/backend/ops/batch-norm-training.ts). Every other case (inference, the cpu backend) is the stock
 // layer's code. Serialised models say 'BatchNormalization' and load as the stock layer, so exported
 // models need nothing of this module.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchNormalization } from '@tensorflow/tfjs-layers/dist/layers/normalization';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { LayerVariable } from '@tensorflow/tfjs-layers/dist/variables';
-import { batchNormTraining } from '../backend/batch-norm-training';
+import { batchNormTraining } from '../backend';
 import { updateMovingAverage } from './moving-averages';
 import { stockLayerClass } from './stock-layer';
 

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eerCurve, rocCurve } from '../eval';
-import { referenceColumns, writeRunReport as renderReport, type MetricSet, type RunReportData } from '../report';
+import { referenceColumns, writeReportFiles, type MetricSet, type RunReportData } from '../report';
 import { readMetricsLog, type EpochRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import type { EvalFile } from './evaluate';
@@ -101,7 +101,7 @@ export async function writeRunReport(runDir: string): Promise<{ reportPath: stri
       data.tsne = { embeddings: ev.plotData.embeddings, dim: ev.plotData.dim, labels: ev.plotData.identities, seed: config.training.seed };
     }
   }
-  const written = await renderReport(paths.root, data);
+  const written = await writeReportFiles(paths.root, data);
   for (const w of written.warnings) console.warn(`[report] ${w}`);
   return { reportPath: written.reportPath };
 }

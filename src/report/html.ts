@@ -208,22 +208,22 @@ export function renderRunReport(data: RunReportData, plots: RenderedPlot[] = ren
   return out.join('\n');
 }
 
-export interface WriteRunReportOptions {
+export interface WriteReportFilesOptions {
   /** Also write plots/<name>.svg and .png beside the report (default true). */
   plotFiles?: boolean;
   /** PNG copies of the plots (default true; needs sharp). */
   png?: boolean;
 }
 
-export interface WriteRunReportResult {
+export interface WriteReportFilesResult {
   reportPath: string;
   plots: Record<string, PlotFiles>;
   /** Plots that could not be drawn, "name: reason". */
   warnings: string[];
 }
 
-/** Writes <runDir>/report.html (and <runDir>/plots/*.svg|png) atomically. */
-export async function writeRunReport(runDir: string, data: RunReportData, opts: WriteRunReportOptions = {}): Promise<WriteRunReportResult> {
+/** Writes <runDir>/report.html (and <runDir>/plots/*.svg|png) atomically from the data given; pipeline/report.ts gathers that data from a run directory. */
+export async function writeReportFiles(runDir: string, data: RunReportData, opts: WriteReportFilesOptions = {}): Promise<WriteReportFilesResult> {
   const plots = renderPlots(data);
   const files: Record<string, PlotFiles> = {};
   if (opts.plotFiles !== false) {

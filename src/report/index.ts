@@ -4,7 +4,7 @@ export {
   trainingCurvesSvg,
   rocSvg,
   eerSvg,
-  distanceHistogram,
+  distanceFractions,
   distanceHistogramSvg,
   tsneSvg,
   tsneScatterSvg,
@@ -22,7 +22,7 @@ export { tsne, TSNE_DEFAULTS, type TsneOptions } from './tsne';
 export { writePlot, svgToPng, type PlotFiles } from './write';
 export { writeFileAtomic } from '../util/durable-fs';
 export {
-  writeRunReport,
+  writeReportFiles,
   renderRunReport,
   renderPlots,
   renderMetricsTable,
@@ -30,8 +30,8 @@ export {
   formatMetricValue,
   formatNumber,
   type RenderedPlot,
-  type WriteRunReportOptions,
-  type WriteRunReportResult,
+  type WriteReportFilesOptions,
+  type WriteReportFilesResult,
 } from './html';
 export {
   referenceColumns,

@@ -3,6 +3,7 @@
 // and a t-SNE map of test embeddings. Inputs are plain arrays so they can come from JSON files.
 import { categoryColor, renderPanel, svgDocument, type LineSeries, type PointSeries } from './svg';
 import { tsne, type TsneOptions } from './tsne';
+import { distanceHistogram } from '../eval/histogram';
 
 const BLUE = '#4e79a7';
 const ORANGE = '#f28e2b';
@@ -204,43 +205,27 @@ export interface HistogramBins {
   different: number[];
 }
 
-/** Shared bins over both classes; counts are normalised per class so 225 same vs 1,000 different pairs compare. */
-export function distanceHistogram(data: DistanceData, binCount = 40): HistogramBins {
-  requireSameLength('distanceHistogram', { name: 'distances', values: data.distances }, { name: 'same', values: data.same });
-  const finite = data.distances.filter((d) => Number.isFinite(d));
-  if (finite.length === 0) throw new Error('distanceHistogram: no finite distances to plot');
-  let lo = Math.min(minOf(finite), data.threshold);
-  let hi = Math.max(maxOf(finite), data.threshold);
-  if (lo === hi) {
-    lo -= 0.5;
-    hi += 0.5;
-  }
-  const width = (hi - lo) / binCount;
-  const edges = Array.from({ length: binCount + 1 }, (_, i) => lo + i * width);
-  const same = new Array<number>(binCount).fill(0);
-  const different = new Array<number>(binCount).fill(0);
-  let nSame = 0;
-  let nDiff = 0;
-  data.distances.forEach((d, i) => {
-    if (!Number.isFinite(d)) return;
-    const bin = Math.min(binCount - 1, Math.floor((d - lo) / width));
-    if (data.same[i]) {
-      same[bin] = (same[bin] as number) + 1;
-      nSame++;
-    } else {
-      different[bin] = (different[bin] as number) + 1;
-      nDiff++;
-    }
-  });
-  return {
-    edges,
-    same: same.map((c) => (nSame > 0 ? c / nSame : 0)),
-    different: different.map((c) => (nDiff > 0 ? c / nDiff : 0)),
+/**
+ * The binning of eval's distanceHistogram over the finite distances and the threshold, counts normalised per class so
+ * 225 same vs 1,000 different pairs compare.
+ */
+export function distanceFractions(data: DistanceData, binCount = 40): HistogramBins {
+  requireSameLength('distanceFractions', { name: 'distances', values: data.distances }, { name: 'same', values: data.same });
+  const kept = data.distances.flatMap((d, i) => (Number.isFinite(d) ? [i] : []));
+  if (kept.length === 0) throw new Error('distanceFractions: no finite distances to plot');
+  const distances = kept.map((i) => data.distances[i] as number);
+  const same = kept.map((i) => data.same[i] as boolean);
+  const range: [number, number] = [Math.min(minOf(distances), data.threshold), Math.max(maxOf(distances), data.threshold)];
+  const h = distanceHistogram(distances, same, binCount, range);
+  const fractions = (counts: number[]) => {
+    const total = counts.reduce((a, b) => a + b, 0);
+    return counts.map((c) => (total > 0 ? c / total : 0));
   };
+  return { edges: h.edges, same: fractions(h.same), different: fractions(h.different) };
 }
 
 export function distanceHistogramSvg(data: DistanceData, opts: { title?: string; bins?: number } = {}): string {
-  const h = distanceHistogram(data, opts.bins ?? 40);
+  const h = distanceFractions(data, opts.bins ?? 40);
   const nSame = data.same.filter(Boolean).length;
   const nDiff = data.same.length - nSame;
   const x0 = h.edges.slice(0, -1);

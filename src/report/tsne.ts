@@ -24,13 +24,6 @@ export const TSNE_DEFAULTS = {
   seed: 0,
 } as const;
 
-function gaussian(rng: Rng): number {
-  // Box-Muller; 1 - next() keeps the logarithm's argument in (0, 1].
-  const u = 1 - rng.next();
-  const v = rng.next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
 function squaredDistances(data: ArrayLike<number>, n: number, dim: number): Float64Array {
   const d = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -126,7 +119,7 @@ export function tsne(data: ArrayLike<number>, dim: number, options: TsneOptions 
 
   const rng = new Rng(o.seed);
   const Y = new Float64Array(n * 2);
-  for (let k = 0; k < n * 2; k++) Y[k] = gaussian(rng) * 1e-4;
+  for (let k = 0; k < n * 2; k++) Y[k] = rng.gaussian() * 1e-4;
   const velocity = new Float64Array(n * 2);
   const gains = new Float64Array(n * 2).fill(1);
   const num = new Float64Array(n * n);

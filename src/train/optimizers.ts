@@ -4,7 +4,7 @@
 // restores it bit for bit, and the learning rate is simply an argument of every step.
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '../config/schema';
-import { adamUpdate } from '../backend/adam-update';
+import { adamUpdate } from '../backend';
 
 export type OptimizerName = OptimizerConfig['name'];
 
@@ -213,7 +213,7 @@ export class Optimizer {
 
 /**
  * A flat tensor cut back into tensors of the given shapes. On wasm this relies on the contiguous-slice
- * SplitV of src/backend/training-kernels.ts: tfjs-wasm's own copies its whole source for every piece.
+ * SplitV of src/backend/wasm/training-kernels.ts: tfjs-wasm's own copies its whole source for every piece.
  */
 function unflatten(flat: tf.Tensor1D, shapes: number[][], sizes: number[]): tf.Tensor[] {
   return tf.split(flat, sizes).map((piece, i) => ((shapes[i] as number[]).length === 1 ? piece : tf.reshape(piece, shapes[i] as number[])));

@@ -20,13 +20,6 @@ export interface SyntheticSourceOptions {
 const PURPOSE_PROTOTYPE = 101;
 const PURPOSE_BATCH = 102;
 
-function gaussian(rng: Rng): number {
-  // Box-Muller; 1 - u keeps the log argument in (0, 1].
-  const u = 1 - rng.next();
-  const v = rng.next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
 export function syntheticBatchSource(o: SyntheticSourceOptions): BatchSource {
   if (o.identitiesPerBatch > o.identities) {
     throw new Error(`Expected identitiesPerBatch <= identities (${o.identities}), but got ${o.identitiesPerBatch}.`);
@@ -50,7 +43,7 @@ export function syntheticBatchSource(o: SyntheticSourceOptions): BatchSource {
         const proto = prototypes[id] as Float32Array;
         for (let k = 0; k < o.imagesPerIdentity; k++, row++) {
           labels[row] = id;
-          for (let p = 0; p < pixels; p++) data[row * pixels + p] = (proto[p] as number) + noise * gaussian(rng);
+          for (let p = 0; p < pixels; p++) data[row * pixels + p] = (proto[p] as number) + noise * rng.gaussian();
         }
       }
       return {

@@ -49,6 +49,13 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /** Standard normal (Box-Muller from two uniform draws; 1 - next() keeps the logarithm's argument in (0, 1]). */
+  gaussian(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
   /** Fisher-Yates shuffle in place; returns the same array. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

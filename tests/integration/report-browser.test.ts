@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { referenceColumns, writeRunReport, type RunReportData } from '../../src/report';
+import { referenceColumns, writeReportFiles, type RunReportData } from '../../src/report';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -63,7 +63,7 @@ void test('the run report renders in headless Chromium', async (t) => {
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'report-browser-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const { reportPath } = await writeRunReport(path.join(dir, 'run'), reportData(), { png: false });
+  const { reportPath } = await writeReportFiles(path.join(dir, 'run'), reportData(), { png: false });
   const url = pathToFileURL(reportPath).href;
 
   // 1. The DOM after parsing: the SVGs became elements, the table holds the numbers.

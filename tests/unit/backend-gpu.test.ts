@@ -15,7 +15,7 @@ import { initBackend, BackendUnavailableError, type BackendChoice } from '../../
 import {
   GPU_CPU_FALLBACK_ENV, cpuFallbackAllowed, cudaVersion, cudnnVersion, describeGpuReport, gpuDevice, gpuProblem,
   loadTensorflowGpu, runGpuProbe, type GpuLoadDeps, type GpuProbeReport,
-} from '../../src/backend/gpu';
+} from '../../src/backend/native/gpu';
 import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model';
 import { tripletLoss } from '../../src/loss';
 import { createOptimizer, defaultEmbed, trainStep } from '../../src/train';

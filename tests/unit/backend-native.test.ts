@@ -11,7 +11,7 @@ import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model
 import { tripletLoss } from '../../src/loss';
 import { createOptimizer, defaultEmbed, trainStep } from '../../src/train';
 import { Rng } from '../../src/util/rng';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/batch-norm-training';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/ops/batch-norm-training';
 import { assertProbesClose, probeBatchNorm } from '../helpers/batch-norm-probe';
 
 // TensorFlow logs oneDNN/CPU-feature notices at load; they say nothing about correctness.

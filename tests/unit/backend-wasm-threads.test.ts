@@ -1,4 +1,4 @@
-// The wasm backend on its multi-threaded build (src/backend/wasm-threads.ts): it starts the threads asked
+// The wasm backend on its multi-threaded build (src/backend/wasm/threads.ts): it starts the threads asked
 // for, computes bit for bit what the single-threaded build computes, lets the process exit by itself,
 // and a bad FACENET_WASM_THREADS is reported as such.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../src/backend';
-import { MAX_WASM_THREADS, wasmThreadCount } from '../../src/backend/wasm-threads';
+import { MAX_WASM_THREADS, wasmThreadCount } from '../../src/backend/wasm/threads';
 
 const DIGEST_SCRIPT = path.join(__dirname, '..', 'helpers', 'wasm-digest.ts');
 

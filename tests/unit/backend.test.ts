@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AUTO_ORDER, BackendUnavailableError, availableBackends, initBackend } from '../../src/backend';
-import { registerCpuTrainingKernels } from '../../src/backend/training-kernels';
+import { registerCpuTrainingKernels } from '../../src/backend/wasm/training-kernels';
 import { WorkerBackend } from '../../src/pipeline';
 import type { RunConfig } from '../../src/config/schema';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bruteForceKFold, candidateThresholds } from '../../src/published/brute-force-kfold';
+import { bruteForceKFold, candidateThresholds } from '../../scripts/validate-published/brute-force-kfold';
 import { evaluateKFold } from '../../src/eval';
 
 test('candidateThresholds: below, midpoints between distinct values, above', () => {

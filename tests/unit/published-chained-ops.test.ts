@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { registerChainedOps, SAME_NAME_CHAINED_OPS } from '../../src/published/chained-ops';
+import { registerChainedOps, SAME_NAME_CHAINED_OPS } from '../../scripts/validate-published/chained-ops';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Chained = any;

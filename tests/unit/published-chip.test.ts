@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chipFromLandmarks, chipToImage, sampleChip, type Point } from '../../src/published/chip';
+import { chipFromLandmarks, chipToImage, sampleChip, type Point } from '../../scripts/validate-published/chip';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clipToImage, distanceToImageCentre, isCentred, medianBox, pickCentralFace } from '../../src/published/crop';
+import { clipToImage, distanceToImageCentre, isCentred, medianBox, pickCentralFace } from '../../scripts/validate-published/crop';
 
 test('distanceToImageCentre: box centre to image centre, in pixels', () => {
   // Box centre (125, 125) on a 250x250 image.

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { DescriptorCache, recordBytes } from '../../src/published/descriptor-cache';
+import { DescriptorCache, recordBytes } from '../../scripts/validate-published/descriptor-cache';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'published-cache-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -29,8 +29,8 @@ function distance(a: Float32Array, b: Float32Array): number {
 test('face-api descriptors: a matched LFW pair is within dlib 0.6, a mismatched one beyond', async (t) => {
   if (!existsSync(LFW)) return t.skip(`LFW not found at ${LFW}`);
   if (!hasFaceApi()) return t.skip('@vladmandic/face-api is not installed (devDependency): npm install');
-  const { loadFaceApi } = await import('../../src/published/face-api');
-  const { describeDetectedFace, describeCrop, readRgb, rgbTensor } = await import('../../src/published/describe');
+  const { loadFaceApi } = await import('../../scripts/validate-published/face-api');
+  const { describeDetectedFace, describeCrop, readRgb, rgbTensor } = await import('../../scripts/validate-published/describe');
   const faceapi = await loadFaceApi({ backend: 'wasm' });
   const detectors = [{ kind: 'tiny', inputSize: 320, scoreThreshold: 0.5 }] as const;
   const out: Array<{ box: { x: number; y: number; width: number; height: number }; descriptor: Float32Array }> = [];

@@ -12,7 +12,7 @@ import {
   renderRunReport,
   renderTimings,
   svgToPng,
-  writeRunReport,
+  writeReportFiles,
   type RunReportData,
 } from '../../src/report';
 
@@ -107,10 +107,10 @@ void test('optional parts are left out, and a malformed plot becomes a visible e
   assert.match(html, /No metrics recorded\./);
 });
 
-void test('writeRunReport writes report.html and SVG + PNG plots into the run directory', async (t) => {
+void test('writeReportFiles writes report.html and SVG + PNG plots into the run directory', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'report-html-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const res = await writeRunReport(dir, smallReport());
+  const res = await writeReportFiles(dir, smallReport());
   assert.equal(res.reportPath, path.join(dir, 'report.html'));
   assert.deepEqual(res.warnings, []);
   const files = (await readdir(path.join(dir, 'plots'))).sort();

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  distanceHistogram,
+  distanceFractions,
   distanceHistogramSvg,
   eerSvg,
   rocSvg,
@@ -80,17 +80,25 @@ void test('eerSvg refuses mismatched arrays', () => {
 
 // ---------------------------------------------------------------- histogram
 
-void test('distanceHistogram: shared bins, per-class fractions', () => {
+void test('distanceFractions: shared bins, per-class fractions', () => {
   // Range [0, 1] in 2 bins of 0.5: same = {0.1, 0.2, 0.9} -> [2/3, 1/3]; different = {0.6, 1.0} -> [0, 1].
-  const h = distanceHistogram({ distances: [0.1, 0.2, 0.9, 0.6, 1.0], same: [true, true, true, false, false], threshold: 0 }, 2);
+  const h = distanceFractions({ distances: [0.1, 0.2, 0.9, 0.6, 1.0], same: [true, true, true, false, false], threshold: 0 }, 2);
   assert.deepEqual(h.edges, [0, 0.5, 1]);
   assert.deepEqual(h.same, [2 / 3, 1 / 3]);
   assert.deepEqual(h.different, [0, 1]);
 });
 
-void test('distanceHistogram copes with 200,000 pairs (no argument spreading)', () => {
+void test('distanceFractions leaves out pairs whose distance is not finite, and refuses when none is', () => {
+  const h = distanceFractions({ distances: [0.1, Number.NaN, 0.9, Infinity, 1.0], same: [true, true, true, false, false], threshold: 0 }, 2);
+  assert.deepEqual(h.edges, [0, 0.5, 1]);
+  assert.deepEqual(h.same, [1 / 2, 1 / 2]);
+  assert.deepEqual(h.different, [0, 1]);
+  assert.throws(() => distanceFractions({ distances: [Number.NaN], same: [true], threshold: 0 }), /no finite distances to plot/);
+});
+
+void test('distanceFractions copes with 200,000 pairs (no argument spreading)', () => {
   const distances = Array.from({ length: 200_000 }, (_, i) => (i % 1000) / 500);
-  const h = distanceHistogram({ distances, same: distances.map((_, i) => i % 2 === 0), threshold: 1 }, 4);
+  const h = distanceFractions({ distances, same: distances.map((_, i) => i % 2 === 0), threshold: 1 }, 4);
   assert.deepEqual(h.edges, [0, 0.4995, 0.999, 1.4985, 1.998]);
   assert.equal(h.same.reduce((a, b) => a + b, 0), 1);
 });

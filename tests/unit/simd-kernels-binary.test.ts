@@ -1,4 +1,4 @@
-// The SIMD kernels ship as binaries assembled from src/backend/simd-kernels.wat (scripts/build-simd-kernels.ts).
+// The SIMD kernels ship as binaries assembled from src/backend/wasm/simd-kernels.wat (scripts/build-simd-kernels.ts).
 // Assembled again here, they must equal the committed ones, so an edit of the .wat that was not rebuilt (or a
 // hand edit of the generated file) fails; each must link to its kind of heap only.
 import { test } from 'node:test';
@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { assembleSimdKernels, WAT_PATH } from '../../scripts/simd-kernels-assembler';
-import { SIMD_KERNELS_WASM } from '../../src/backend/simd-kernels-wasm';
-import { webAssembly, type WasmModule } from '../../src/backend/webassembly';
+import { SIMD_KERNELS_WASM } from '../../src/backend/wasm/simd-kernels-wasm';
+import { webAssembly, type WasmModule } from '../../src/backend/wasm/webassembly';
 
 const root = path.resolve(__dirname, '../..');
 

@@ -1,6 +1,6 @@
 // On wasm, cutting the flat optimiser update back into parameters must not read the flat vector out of
 // the heap: tfjs-wasm's own Slice (and the SplitV built on it) does so for every piece, which made a
-// ResNet-18 training step 0.4 s slower. The Slice and SplitV of training-kernels.ts copy inside the heap.
+// ResNet-18 training step 0.4 s slower. The Slice and SplitV of wasm/training-kernels.ts copy inside the heap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';

@@ -16,7 +16,7 @@ import { syntheticBatchSource } from '../../src/train/synthetic';
 import { loadLatestCheckpoint, readCheckpoint } from '../../src/train/checkpoint';
 import { NonFiniteLossError } from '../../src/train/errors';
 import { initBackend } from '../../src/backend';
-import { registerWasmTrainingKernels } from '../../src/backend/training-kernels';
+import { registerWasmTrainingKernels } from '../../src/backend/wasm/training-kernels';
 import type { BatchSource } from '../../src/train/state';
 
 const INPUT: [number, number, number] = [8, 8, 1];

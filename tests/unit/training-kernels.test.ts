@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/backend/training-kernels';
-import { MAX_POOL_GRAD_SIMD } from '../../src/backend/max-pool-grad-simd';
-import { simdRunCount } from '../../src/backend/simd-kernels';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/backend/wasm/training-kernels';
+import { MAX_POOL_GRAD_SIMD } from '../../src/backend/wasm/max-pool-grad-simd';
+import { simdRunCount } from '../../src/backend/wasm/simd-kernels';
 import { buildEmbeddingModel, embedTraining, type EmbeddingModelOptions } from '../../src/model';
 import { tripletLoss } from '../../src/loss';
 

@@ -1,13 +1,13 @@
-// Adam's update as one kernel on wasm (src/backend/wasm-adam.ts): the SIMD pass and its JavaScript fallback
+// Adam's update as one kernel on wasm (src/backend/wasm/adam.ts): the SIMD pass and its JavaScript fallback
 // give the optimiser's composite update bit for bit, on a length that is not a multiple of 4 (the SIMD pass's
 // scalar tail), and the optimiser uses the kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend';
-import { ADAM_UPDATE, adamUpdate, type AdamUpdateAttrs } from '../../src/backend/adam-update';
-import { simdRunCount } from '../../src/backend/simd-kernels';
-import { ADAM_SIMD, adamConstants, adamInJavaScript } from '../../src/backend/wasm-adam';
+import { ADAM_UPDATE, adamUpdate, type AdamUpdateAttrs } from '../../src/backend/ops/adam-update';
+import { simdRunCount } from '../../src/backend/wasm/simd-kernels';
+import { ADAM_SIMD, adamConstants, adamInJavaScript } from '../../src/backend/wasm/adam';
 import { createOptimizer } from '../../src/train/optimizers';
 import { Rng } from '../../src/util/rng';
 

@@ -1,4 +1,4 @@
-// BatchNorm in training mode on wasm: the fused kernels of src/backend/wasm-batch-norm.ts compute what the
+// BatchNorm in training mode on wasm: the fused kernels of src/backend/wasm/batch-norm.ts compute what the
 // cpu backend's composite does (output, gradients, moving statistics), also for a constant channel (zero
 // variance), and replace the composite's ~47 kernels. Their passes run as WebAssembly SIMD when the channels
 // come in fours, with the JavaScript passes' results bit for bit; the JavaScript passes are split with a
@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
-import { installedWasmThreads } from '../../src/backend/wasm-threads';
-import { PassOp, runPass, SPLIT_MIN_VALUES, splitJobCount, type PassJob } from '../../src/backend/batch-norm-passes';
-import { BATCH_NORM_SIMD } from '../../src/backend/batch-norm-simd';
-import { simdRunCount } from '../../src/backend/simd-kernels';
-import { elementOffset, type WasmHeapBackend } from '../../src/backend/wasm-heap';
+import { installedWasmThreads } from '../../src/backend/wasm/threads';
+import { PassOp, type PassJob } from '../../src/backend/wasm/batch-norm-pass';
+import { runPass, SPLIT_MIN_VALUES, splitJobCount } from '../../src/backend/wasm/batch-norm-passes';
+import { BATCH_NORM_SIMD } from '../../src/backend/wasm/batch-norm-simd';
+import { simdRunCount } from '../../src/backend/wasm/simd-kernels';
+import { elementOffset, type WasmHeapBackend } from '../../src/backend/wasm/heap';
 import { Rng } from '../../src/util/rng';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/batch-norm-training';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/ops/batch-norm-training';
 import { assertProbesClose, probeBatchNorm } from '../helpers/batch-norm-probe';
 
 async function on<T>(backend: 'cpu' | 'wasm', fn: () => Promise<T>): Promise<T> {

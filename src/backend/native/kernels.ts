@@ -1,0 +1,110 @@
+// Fused gradients for the native TensorFlow backend. tfjs differentiates ReLU as dy * cast(step(x)),
+// and tfjs-node builds Step itself from isNaN, greater, ones, fill and two selects: eight passes over
+// every activation for each ReLU of the backward pass (a fifth of a ResNet training step's time on the
+// 2-core machine). TensorFlow's own ReluGrad op does it in one. Likewise BatchNorm in training mode:
+// tfjs-layers builds it from moments + batchNorm, about 12 kernels forward and 35 backward per layer,
+// where TensorFlow has FusedBatchNormV3 and FusedBatchNormGradV3 (the op and its contract:
+// ops/batch-norm-training.ts). The ReLU override applies only while the native backend is active.
+import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from '../ops/batch-norm-training';
+
+/** The native backend's name in tfjs (tfjs-node and tfjs-node-gpu both register as 'tensorflow'). */
+const NATIVE = 'tensorflow';
+export const RELU_GRAD = 'ReluGrad';
+
+interface OpAttr {
+  name: string;
+  type: number;
+  value: number | boolean;
+}
+
+interface NativeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.TensorInfo[]): tf.Tensor;
+  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.TensorInfo[], numOutputs: number): tf.Tensor[];
+  write(values: Float32Array, shape: number[], dtype: 'float32'): tf.DataId;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+/** Attributes of TensorFlow's fused BatchNorm ops in training mode, NHWC (their default layout). */
+function batchNormAttrs(native: NativeBackend, epsilon: number): OpAttr[] {
+  const { TF_ATTR_TYPE, TF_ATTR_FLOAT, TF_ATTR_BOOL, TF_FLOAT } = native.binding;
+  return [
+    { name: 'T', type: TF_ATTR_TYPE, value: TF_FLOAT },
+    { name: 'U', type: TF_ATTR_TYPE, value: TF_FLOAT },
+    { name: 'epsilon', type: TF_ATTR_FLOAT, value: epsilon },
+    { name: 'is_training', type: TF_ATTR_BOOL, value: true },
+  ];
+}
+
+let registered = false;
+
+/** Registers the ReluGrad and fused BatchNorm kernels for the native backend and routes gradients to them there. Idempotent. */
+export function registerNativeGradients(): void {
+  if (registered) return;
+  registered = true;
+  registerBatchNormTraining();
+  registerBatchNormTrainingGradient();
+  tf.registerKernel({
+    kernelName: RELU_GRAD,
+    backendName: NATIVE,
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, x } = inputs as unknown as { dy: tf.TensorInfo; x: tf.TensorInfo };
+      const native = backend as unknown as NativeBackend;
+      const t = { name: 'T', type: native.binding.TF_ATTR_TYPE, value: native.binding.TF_FLOAT };
+      return native.executeSingleOutput(RELU_GRAD, [t], [dy, x]);
+    },
+  });
+  tf.registerGradient({
+    kernelName: tf.Relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const x = saved[0] as tf.Tensor;
+      const dyT = dy as tf.Tensor;
+      if (tf.getBackend() === NATIVE && x.dtype === 'float32' && dyT.dtype === 'float32') {
+        return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dyT, x }) as tf.Tensor };
+      }
+      // tfjs's own ReLU gradient, for every other backend and dtype.
+      return { x: () => tf.mul(dyT, tf.cast(tf.step(x), 'float32')) };
+    },
+  });
+}
+
+function registerBatchNormTraining(): void {
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAINING,
+    backendName: NATIVE,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, scale, offset } = inputs as unknown as { x: tf.TensorInfo; scale: tf.TensorInfo; offset: tf.TensorInfo };
+      const native = backend as unknown as NativeBackend;
+      // In training mode the op ignores its running-statistics inputs; it takes them empty.
+      const emptyId = native.write(new Float32Array(0), [0], 'float32');
+      const empty: tf.TensorInfo = { dataId: emptyId, shape: [0], dtype: 'float32' };
+      let out: tf.Tensor[];
+      try {
+        // Outputs: y, batch mean, batch variance (Bessel-corrected), and three reserve spaces for the gradient.
+        out = native.executeMultipleOutputs('FusedBatchNormV3', batchNormAttrs(native, (attrs as { epsilon: number }).epsilon), [x, scale, offset, empty, empty], 6);
+      } finally {
+        native.disposeData(emptyId);
+      }
+      // Undo the Bessel correction (N / (N - 1)): the contract is tf.moments' biased variance.
+      const n = tf.util.sizeFromShape(x.shape) / (x.shape[3] as number);
+      const biased = tf.mul(out[2] as tf.Tensor, (n - 1) / n);
+      out[2]?.dispose();
+      return [out[0]!, out[1]!, biased, ...out.slice(3)];
+    },
+  });
+  tf.registerKernel({
+    kernelName: BATCH_NORM_TRAINING_GRAD,
+    backendName: NATIVE,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, x, scale, reserve1, reserve2, reserve3 } = inputs as unknown as Record<string, tf.TensorInfo>;
+      const native = backend as unknown as NativeBackend;
+      const epsilon = (attrs as { epsilon: number }).epsilon;
+      // Outputs: dx, dscale, doffset, and two unused reserve spaces.
+      const out = native.executeMultipleOutputs('FusedBatchNormGradV3', batchNormAttrs(native, epsilon), [dy!, x!, scale!, reserve1!, reserve2!, reserve3!], 5);
+      out.slice(3).forEach((t) => t.dispose());
+      return out.slice(0, 3);
+    },
+  });
+}
