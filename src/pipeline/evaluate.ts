@@ -10,7 +10,7 @@ import type { RunConfig } from '../config/schema';
 import { assembleBatch, resolveSplit, type CachedDataset, type Normalization, type TestPair } from '../data';
 import { averageAndRenormalize, distancesForPairs, evaluateKFold, evaluateVerification, stratifiedPairFolds, type KFoldReport, type VerificationReport } from '../eval';
 import { checkpointName, embedBatches, loadCheckpointModel, recordBest, runDataOf } from '../train';
-import { upsertMetricsRow } from '../run/metrics-log';
+import { upsertMetricsRows } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { writeJsonAtomic } from '../util/durable-fs';
 import type { Sessions } from './sessions';
@@ -163,7 +163,7 @@ export async function evaluateRun(
     writeJsonAtomic(resultPath, file);
 
     const result = summarize(file, resultPath);
-    upsertMetricsRow(paths.metrics, { epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold });
+    upsertMetricsRows(paths.metrics, [{ epoch, accuracy: result.accuracy, auc: result.auc, eer: result.eer, threshold: result.threshold }]);
     // best.json: the training session reads it before each checkpoint, so the best one is never pruned. With a
     // validation set the best is chosen on it (what export.checkpoint: best-validation exports), else on the test pairs.
     const best = validation

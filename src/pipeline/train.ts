@@ -1,10 +1,15 @@
 // Step 3: epochs first..last of a run (counted from 1, as users count them; checkpoint epoch-000k holds
-// the state after k epochs), trained in order on the run's session. Each epoch's checkpoint is whole on
-// disk before the next epoch starts, and so before this returns. A retry (after a crash or a failed
-// attempt) continues from the newest checkpoint; epochs it already holds return their recorded summary.
-import { upsertMetricsRow } from '../run/metrics-log';
+// the state after k epochs), trained in order on the run's session, as one training activity. The last
+// epoch's checkpoint is whole on disk before this returns, and the activity's result names it; the epochs
+// before it in the same call write none (a checkpoint costs 0.1-0.5 s, a short epoch 1-3 s), so a crash
+// redoes the call from the checkpoint before it, deterministically, to the same weights. A retry (after a
+// crash or a failed attempt) continues from the newest checkpoint; epochs it already holds return their
+// recorded summary.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { upsertMetricsRows } from '../run/metrics-log';
 import { runPaths } from '../run/run-dir';
-import type { EpochSummary, TrainingSession } from '../train';
+import { checkpointName, type EpochSummary, type TrainingSession } from '../train';
 import type { Sessions } from './sessions';
 import type { ProgressFn } from './data';
 
@@ -14,9 +19,11 @@ export interface TrainEpochsOptions {
   signal?: AbortSignal;
 }
 
-/** The epochs trained (or read back), and what they ran on. */
+/** The epochs trained (or read back), the checkpoint after the last one, and what they ran on. */
 export interface TrainedEpochs {
   epochs: EpochSummary[];
+  /** The checkpoint after `lastEpoch` (or a later one that holds it, for epochs read back): on disk. */
+  checkpointPath: string;
   /** The tfjs backend and its thread count, e.g. 'tensorflow' or 'wasm with 2 threads'. */
   backend: string;
   /** 'CPU', or the GPU's name. */
@@ -33,38 +40,45 @@ export async function trainRunEpochs(
   const { firstEpoch, lastEpoch } = range;
   if (!Number.isInteger(firstEpoch) || firstEpoch < 1) throw new Error(`Expected a first epoch >= 1, but got ${firstEpoch}.`);
   if (!Number.isInteger(lastEpoch) || lastEpoch < firstEpoch) throw new Error(`Expected a last epoch >= the first (${firstEpoch}), but got ${lastEpoch}.`);
-  const metricsPath = runPaths(runDir).metrics;
+  const paths = runPaths(runDir);
   const { session, backend } = await sessions.openSession(runDir, cachePath);
   const threads = backend.wasmThreads === undefined ? '' : ` with ${backend.wasmThreads} thread${backend.wasmThreads === 1 ? '' : 's'}`;
   const ranOn = { backend: `${backend.backend}${threads}`, device: backend.device };
   opts.onProgress?.({ phase: 'starting', epoch: firstEpoch, ...range, ...ranOn });
-  const results: EpochSummary[] = [];
+  const epochs: EpochSummary[] = [];
   try {
     for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
-      const summary = await trainOneEpoch(session, epoch, range, ranOn.device, opts);
-      // Also for an epoch read back: its row may be what a crash after the checkpoint left unwritten.
-      upsertMetricsRow(metricsPath, {
-        epoch,
-        loss: summary.meanLoss,
-        activeFraction: summary.meanActiveFraction,
-        lr: summary.lr,
-        imagesPerSecond: summary.imagesPerSecond,
-        seconds: summary.seconds,
-      });
-      results.push(summary);
+      epochs.push(await trainOneEpoch(session, epoch, range, ranOn.device, { ...opts, checkpoint: epoch === lastEpoch }));
     }
-    return { epochs: results, ...ranOn };
   } catch (err) {
     // The in-memory session may now be ahead of the disk (steps after the last checkpoint): the retry starts afresh.
     sessions.close(runDir);
     throw err;
   }
+  // The checkpoint after lastEpoch; when every epoch was read back from a later checkpoint (a resumed run),
+  // that later one, which holds them.
+  let checkpointPath = join(paths.checkpoints, checkpointName(lastEpoch));
+  if (!existsSync(checkpointPath)) checkpointPath = join(paths.checkpoints, checkpointName(session.state.epoch, session.state.step));
+  if (!existsSync(checkpointPath)) throw new Error(`Internal error: epochs ${firstEpoch}-${lastEpoch} are done, but ${checkpointPath} is not on disk.`);
+  // After the checkpoint: a crash in between leaves rows that the retry (reading the epochs back) writes.
+  upsertMetricsRows(
+    paths.metrics,
+    epochs.map((s) => ({ epoch: s.epoch, loss: s.meanLoss, activeFraction: s.meanActiveFraction, lr: s.lr, imagesPerSecond: s.imagesPerSecond, seconds: s.seconds })),
+  );
+  return { epochs, checkpointPath, ...ranOn };
 }
 
-function trainOneEpoch(session: TrainingSession, epoch: number, range: { firstEpoch: number; lastEpoch: number }, device: string, opts: TrainEpochsOptions): Promise<EpochSummary> {
+function trainOneEpoch(
+  session: TrainingSession,
+  epoch: number,
+  range: { firstEpoch: number; lastEpoch: number },
+  device: string,
+  opts: TrainEpochsOptions & { checkpoint: boolean },
+): Promise<EpochSummary> {
   const started = Date.now();
   let stepsHere = 0;
   return session.trainEpoch(epoch, {
+    checkpoint: opts.checkpoint,
     onStep: async (p) => {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
       stepsHere += 1;

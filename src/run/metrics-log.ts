@@ -35,12 +35,14 @@ export function readMetricsLog(path: string): EpochRow[] {
   });
 }
 
-/** Inserts or replaces the row of `update.epoch` (merging fields), keeping rows sorted by epoch. */
-export function upsertMetricsRow(path: string, update: Partial<EpochRow> & { epoch: number }): EpochRow[] {
+/** Inserts or replaces the rows of the updates' epochs (merging fields) in one write, keeping rows sorted by epoch. */
+export function upsertMetricsRows(path: string, updates: ReadonlyArray<Partial<EpochRow> & { epoch: number }>): EpochRow[] {
   const rows = readMetricsLog(path);
-  const index = rows.findIndex((r) => r.epoch === update.epoch);
-  if (index >= 0) rows[index] = { ...rows[index], ...update } as EpochRow;
-  else rows.push({ loss: NaN, activeFraction: NaN, lr: NaN, imagesPerSecond: NaN, seconds: NaN, ...update });
+  for (const update of updates) {
+    const index = rows.findIndex((r) => r.epoch === update.epoch);
+    if (index >= 0) rows[index] = { ...rows[index], ...update } as EpochRow;
+    else rows.push({ loss: NaN, activeFraction: NaN, lr: NaN, imagesPerSecond: NaN, seconds: NaN, ...update });
+  }
   rows.sort((a, b) => a.epoch - b.epoch);
   const data = rows.map((r) => COLUMNS.map((c) => (r[c] === null || r[c] === undefined ? '' : r[c])));
   writeFileAtomicSync(path, Papa.unparse({ fields: COLUMNS, data }, { newline: '\n' }) + '\n');

@@ -32,7 +32,7 @@ export interface StepProgress {
   imagesPerSecond: number;
 }
 
-/** A finished epoch (counted from 1) and the checkpoint that holds its end. */
+/** A finished epoch (counted from 1). */
 export interface EpochSummary {
   epoch: number;
   meanLoss: number;
@@ -40,7 +40,6 @@ export interface EpochSummary {
   lr: number;
   imagesPerSecond: number;
   seconds: number;
-  checkpointPath: string;
 }
 
 /** Running sums of the epoch in progress; stored in the state so a mid-epoch resume reports the whole epoch. */

@@ -1,16 +1,15 @@
 // One epoch of training: steps from a deterministic batch source, progress callbacks (the activity
-// heartbeats from them and may throw to cancel), a tensor-leak guard, and a checkpoint at the end
-// (and every N steps, and on cancellation when asked). Every checkpoint is whole on disk when the
-// function that writes it returns.
+// heartbeats from them and may throw to cancel), a tensor-leak guard, and a checkpoint at the end unless
+// the caller trains on (and every N steps, and on cancellation when asked). Every checkpoint is whole on
+// disk when the function that writes it returns.
 import * as tf from '@tensorflow/tfjs-core';
-import path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ScheduleConfig } from '../config/schema';
 import { learningRateAt } from './schedule';
 import { trainStep, type EmbedFn, type LossFn } from './step';
 import { TensorLeakError } from './errors';
 import type { Optimizer } from './optimizers';
-import { writeCheckpointAndPrune, checkpointName } from './checkpoint';
+import { writeCheckpointAndPrune } from './checkpoint';
 import { modelWeightsToArrays } from './weights';
 import { readBest } from './best';
 import type { BatchSource, EpochAccumulator, EpochSummary, StepProgress, TrainingState } from './state';
@@ -42,10 +41,15 @@ export interface EpochOptions {
   checkpointOnCancel?: boolean;
   /** Throw TensorLeakError when the live-tensor count grows across a step. Default true. */
   leakGuard?: boolean;
+  /**
+   * Write the epoch-end checkpoint. Default true. False for an epoch that the same call chain follows with
+   * another (a crash then redoes it from the checkpoint before, deterministically).
+   */
+  checkpoint?: boolean;
 }
 
 /**
- * Trains epoch `epoch` (counted from 1) to its end, writes its checkpoint and returns the summary. It
+ * Trains epoch `epoch` (counted from 1) to its end, writes its checkpoint (opts.checkpoint) and returns the summary. It
  * starts where the state is (mid-epoch after a resumed mid-epoch checkpoint), never at a step given from
  * outside: steps done after the last checkpoint are lost with the process and are redone.
  */
@@ -112,11 +116,10 @@ export async function trainEpoch(ctx: TrainContext, epoch: number, opts: EpochOp
     lr,
     imagesPerSecond: acc.images / Math.max(acc.seconds, 1e-9),
     seconds: acc.seconds,
-    checkpointPath: path.join(ctx.checkpointsDir, checkpointName(epoch)),
   };
   ctx.state.metrics = { ...ctx.state.metrics, loss: summary.meanLoss, activeFraction: summary.meanActiveFraction };
   ctx.state.history = [...(ctx.state.history ?? []), summary];
-  await saveCheckpoint(ctx);
+  if (opts.checkpoint ?? true) await saveCheckpoint(ctx);
   return summary;
 }
 

@@ -41,9 +41,9 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     if (opts.epochDelayMs) await new Promise((r) => setTimeout(r, opts.epochDelayMs));
     if (opts.failOnceAtEpoch === epoch && rec.attempts.get(epoch) === 1) throw new Error('worker lost its disk for a moment');
     rec.trained.push(epoch);
-    return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}` };
+    return { epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2 };
   };
-  const trainEpochDone = async (epoch: number) => ({ epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2, checkpointPath: `/ck/${epoch}` });
+  const trainEpochDone = async (epoch: number) => ({ epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: opts.epochSeconds ?? 2 });
   return withErrorClassification({
     async resolveRun(input) {
       if (opts.badConfig) {
@@ -63,7 +63,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
       for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
         out.push(rec.trained.includes(epoch) ? await trainEpochDone(epoch) : await trainEpoch({ epoch }));
       }
-      return { epochs: out, backend: 'cpu', device: 'CPU' };
+      return { epochs: out, checkpointPath: `/ck/${lastEpoch}`, backend: 'cpu', device: 'CPU' };
     },
     async evaluate({ epoch }) {
       rec.evaluated.push(epoch);

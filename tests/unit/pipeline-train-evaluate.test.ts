@@ -34,17 +34,18 @@ const figures = ({ resultPath: _, ...rest }: pipeline.EvalResult) => rest;
 let straight: { runDir: string; cachePath: string };
 let straightEval: pipeline.EvalResult;
 
-test('every checkpoint a training call names is whole on disk when it returns', { skip }, async () => {
+test('the checkpoint a training call names is whole on disk when it returns; the epochs before it write none', { skip }, async () => {
   straight = await newRun('straight');
   const first = await pipeline.trainRunEpochs(sessions, straight.runDir, { firstEpoch: 1, lastEpoch: 2 }, straight.cachePath);
   const second = await pipeline.trainRunEpochs(sessions, straight.runDir, { firstEpoch: 3, lastEpoch: 3 }, straight.cachePath);
   const summaries = [...first.epochs, ...second.epochs];
   assert.deepEqual({ backend: first.backend, device: first.device }, { backend: 'cpu', device: 'CPU' });
   assert.deepEqual(summaries.map((s) => s.epoch), [1, 2, 3]);
-  for (const s of summaries) {
-    assert.equal(s.checkpointPath, checkpoint(straight.runDir, s.epoch));
-    assert.equal(await verifyCheckpoint(s.checkpointPath), null, `${s.checkpointPath} is not whole`);
+  for (const [call, epoch] of [[first, 2], [second, 3]] as const) {
+    assert.equal(call.checkpointPath, checkpoint(straight.runDir, epoch));
+    assert.equal(await verifyCheckpoint(call.checkpointPath), null, `${call.checkpointPath} is not whole`);
   }
+  assert.equal(existsSync(checkpoint(straight.runDir, 1)), false, 'epoch 1 is followed by epoch 2 in the same call');
   assert.deepEqual(readMetricsLog(join(straight.runDir, 'metrics.csv')).map((r) => r.loss), summaries.map((s) => s.meanLoss));
   assert.deepEqual(readdirSync(join(straight.runDir, 'checkpoints')).filter((n) => n.startsWith('.tmp')), []);
 });
@@ -70,14 +71,14 @@ test('evaluation reads the checkpoint: the figures of the session model embedded
 test('a retry after a failed attempt continues from the newest checkpoint to the same weights', { skip }, async () => {
   const run = await newRun('retried');
   await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 1, lastEpoch: 1 }, run.cachePath);
-  // The attempt for epochs 2-3 fails in epoch 3 after its first step (epoch 2's checkpoint is on disk).
+  // The attempt for epochs 2-3 fails in epoch 3 after its first step (epoch 2 is trained, but its checkpoint is not written).
   const failing = pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 2, lastEpoch: 3 }, run.cachePath, {
     onProgress: (p) => {
       if (p['epoch'] === 3 && p['step'] === 1) throw new Error('worker lost');
     },
   });
   await assert.rejects(failing, /worker lost/);
-  // The retry of the same activity: epoch 2 is read back (the same summary), epoch 3 is trained.
+  // The retry of the same activity starts again from epoch 1's checkpoint.
   const retried = (await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 2, lastEpoch: 3 }, run.cachePath)).epochs;
   assert.deepEqual(retried.map((s) => s.epoch), [2, 3]);
   const losses = (rows: Array<{ meanLoss: number; lr: number }>) => rows.map((r) => [r.meanLoss, r.lr]);

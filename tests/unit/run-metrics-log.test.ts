@@ -3,17 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMetricsLog, upsertMetricsRow } from '../../src/run/metrics-log';
+import { readMetricsLog, upsertMetricsRows } from '../../src/run/metrics-log';
 
 const train = (epoch: number) => ({ epoch, loss: 1 / epoch, activeFraction: 0.5, lr: 0.001, imagesPerSecond: 40, seconds: 2.5 });
 
 test('an epoch logged twice (a retried activity) keeps one row, and evaluation fields merge into it', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'metrics-')), 'metrics.csv');
-  upsertMetricsRow(file, train(1));
-  upsertMetricsRow(file, train(2));
-  upsertMetricsRow(file, train(2));
-  upsertMetricsRow(file, { epoch: 2, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7 });
-  upsertMetricsRow(file, train(3));
+  upsertMetricsRows(file, [train(1)]);
+  upsertMetricsRows(file, [train(3), train(2)]);
+  upsertMetricsRows(file, [train(2)]);
+  upsertMetricsRows(file, [{ epoch: 2, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7 }]);
   const rows = readMetricsLog(file);
   assert.deepEqual(rows.map((r) => r.epoch), [1, 2, 3]);
   assert.deepEqual(rows[0], { ...train(1), accuracy: null, auc: null, eer: null, threshold: null });
