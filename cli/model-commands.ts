@@ -35,10 +35,14 @@ function printNotes(notes: Array<{ file: string; note: string }>): void {
   if (notes.length > 3) console.error(`note: ... and ${notes.length - 3} more images like these`);
 }
 
-/** Loads the backend and the model, runs `fn`, returns its exit code; bad input is reported with code 2. */
-async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promise<number>): Promise<void> {
+/**
+ * Checks the options (`precheck`, before anything slow), loads the backend and the model, runs `fn` and exits
+ * with its code; bad input is reported with code 2.
+ */
+async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promise<number>, precheck?: () => void): Promise<void> {
   let code: number;
   try {
+    precheck?.();
     if (!(BACKENDS as readonly string[]).includes(opts.backend)) throw new InputError(`--backend ${opts.backend}: choose one of ${BACKENDS.join(', ')}`);
     await initBackend(opts.backend as BackendName);
     const fm = await loadFaceModel(dir);
@@ -100,18 +104,25 @@ export function registerModelCommands(program: Command): void {
     .option(...backendOption)
     .exitOverride(exitOnUsageError)
     .action(async (dir: string, inputs: string[], opts: Common & { out: string; batchSize: string }) => {
-      await withModel(dir, opts, async (fm) => {
+      const batch = Number(opts.batchSize);
+      const precheck = () => {
         const ext = path.extname(opts.out).toLowerCase();
         if (ext !== '.csv' && ext !== '.npy') throw new InputError(`--out ${opts.out}: write .csv or .npy`, opts.out);
-        const batch = Number(opts.batchSize);
         if (!Number.isInteger(batch) || batch < 1) throw new InputError(`--batch-size ${opts.batchSize}: give a positive integer`);
-        const files = await listImages(inputs);
-        const { embeddings, dim, notes } = await embedFiles(fm, files, batch);
-        printNotes(notes);
-        const written = await writeEmbeddings(opts.out, files, embeddings, dim);
-        console.log(`Embedded ${files.length} image${files.length === 1 ? '' : 's'} (${dim}-d): ${written.join(', ')}`);
-        return 0;
-      });
+      };
+      await withModel(
+        dir,
+        opts,
+        async (fm) => {
+          const files = await listImages(inputs);
+          const { embeddings, dim, notes } = await embedFiles(fm, files, batch);
+          printNotes(notes);
+          const written = await writeEmbeddings(opts.out, files, embeddings, dim);
+          console.log(`Embedded ${files.length} image${files.length === 1 ? '' : 's'} (${dim}-d): ${written.join(', ')}`);
+          return 0;
+        },
+        precheck,
+      );
     });
 
   program
@@ -122,8 +133,9 @@ export function registerModelCommands(program: Command): void {
     .option(...backendOption)
     .exitOverride(exitOnUsageError)
     .action(async (dir: string, a: string, b: string, opts: Common & { threshold?: string; json?: boolean }) => {
+      let given: number | undefined;
       await withModel(dir, opts, async (fm) => {
-        const threshold = decisionThreshold(fm, thresholdOption(opts.threshold));
+        const threshold = decisionThreshold(fm, given);
         const r = await verifyFiles(fm, a, b, threshold);
         printNotes(r.notes);
         if (opts.json) {
@@ -133,7 +145,7 @@ export function registerModelCommands(program: Command): void {
           console.log(`${r.same ? 'SAME' : 'DIFFERENT'}: distance ${fmt(r.distance)} (${r.distanceKind}) ${r.same ? '<' : '>='} threshold ${fmt(r.threshold)}`);
         }
         return r.same ? 0 : 1;
-      });
+      }, () => (given = thresholdOption(opts.threshold)));
     });
 
   program
@@ -149,7 +161,7 @@ export function registerModelCommands(program: Command): void {
         printNotes(notes);
         const people = Object.keys(gallery.people);
         const images = people.reduce((s, p) => s + (gallery.people[p]?.length ?? 0), 0);
-        console.log(`Enrolled ${added} image${added === 1 ? '' : 's'} of ${person} into ${opts.gallery} (${people.length} people, ${images} images).`);
+        console.log(`Enrolled ${added} image${added === 1 ? '' : 's'} of ${person} into ${opts.gallery} (${people.length} ${people.length === 1 ? 'person' : 'people'}, ${images} images).`);
         return 0;
       });
     });
@@ -163,8 +175,9 @@ export function registerModelCommands(program: Command): void {
     .option(...backendOption)
     .exitOverride(exitOnUsageError)
     .action(async (dir: string, image: string, opts: Common & { gallery: string; threshold?: string; json?: boolean }) => {
+      let given: number | undefined;
       await withModel(dir, opts, async (fm) => {
-        const threshold = decisionThreshold(fm, thresholdOption(opts.threshold));
+        const threshold = decisionThreshold(fm, given);
         const r = await identify(fm, opts.gallery, image, threshold);
         printNotes(r.notes);
         if (opts.json) console.log(JSON.stringify({ ...r, verdict: r.person ?? 'unknown' }, null, 2));
@@ -177,7 +190,7 @@ export function registerModelCommands(program: Command): void {
           );
         }
         return r.person ? 0 : 1;
-      });
+      }, () => (given = thresholdOption(opts.threshold)));
     });
 
   program
@@ -190,16 +203,18 @@ export function registerModelCommands(program: Command): void {
     .option(...backendOption)
     .exitOverride(exitOnUsageError)
     .action(async (dir: string, opts: Common & { pairs: string; images: string; out: string; thresholdRule: string }) => {
-      await withModel(dir, opts, async (fm) => {
+      const precheck = () => {
         if (!(THRESHOLD_CRITERIA as readonly string[]).includes(opts.thresholdRule)) {
           throw new InputError(`--threshold-rule ${opts.thresholdRule}: choose ${THRESHOLD_CRITERIA.join(' or ')}`);
         }
+      };
+      await withModel(dir, opts, async (fm) => {
         const r = await evaluatePairs(fm, opts.pairs, opts.images, { criterion: opts.thresholdRule as ThresholdCriterion, farTargets: evaluationSchema.parse({}).farTargets });
         printNotes(r.notes);
         writeJsonAtomic(opts.out, r);
         console.log(evaluationTable(r));
         console.log(`Metrics: ${opts.out}`);
         return 0;
-      });
+      }, precheck);
     });
 }

@@ -1,6 +1,6 @@
 // A user's own verification pairs, evaluated with the metrics of a run (src/eval): the LFW pairs.txt format
 // (folds of matched "name i j" and mismatched "nameA i nameB j" lines; images <root>/Name/Name_000i.jpg) or a
-// CSV "a,b,same[,fold]" of image paths relative to the images root (same: 1/0, true/false, yes/no, same/different).
+// CSV "a,b,same[,fold]" of image paths relative to the images root (same: 1/0, true/false or yes/no).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
@@ -28,8 +28,8 @@ export interface PairRow {
   fold: number;
 }
 
-const TRUE = new Set(['1', 'true', 'yes', 'same']);
-const FALSE = new Set(['0', 'false', 'no', 'different']);
+const TRUE = new Set(['1', 'true', 'yes']);
+const FALSE = new Set(['0', 'false', 'no']);
 
 function parseCsv(text: string, file: string): PairRow[] {
   const parsed = Papa.parse<string[]>(text.trim(), { skipEmptyLines: 'greedy' });
@@ -39,7 +39,7 @@ function parseCsv(text: string, file: string): PairRow[] {
   }
   let rows = parsed.data.map((fields, i) => ({ line: i + 1, fields: fields.map((f) => f.trim()) }));
   const head = rows[0]?.fields;
-  // A header row: its third field is not a same/different value (e.g. "a,b,same").
+  // A header row: its third field is not a same value (e.g. "a,b,same").
   if (head && !TRUE.has(head[2]?.toLowerCase() ?? '') && !FALSE.has(head[2]?.toLowerCase() ?? '')) rows = rows.slice(1);
   if (rows.length === 0) throw new InputError(`${file} holds no pairs; write one "a,b,same" line per pair.`, file);
   return rows.map(({ line, fields }) => {
@@ -48,7 +48,7 @@ function parseCsv(text: string, file: string): PairRow[] {
     }
     const [a, b, sameText, foldText] = fields as [string, string, string, string | undefined];
     const s = sameText.toLowerCase();
-    if (!TRUE.has(s) && !FALSE.has(s)) throw new InputError(`${file} line ${line}: same is "${sameText}"; write 1/0, true/false, yes/no or same/different`, file);
+    if (!TRUE.has(s) && !FALSE.has(s)) throw new InputError(`${file} line ${line}: same is "${sameText}"; write 1/0, true/false or yes/no`, file);
     if (!a || !b) throw new InputError(`${file} line ${line}: an image path is empty`, file);
     const fold = foldText === undefined ? 0 : Number(foldText);
     if (!Number.isInteger(fold) || fold < 0) throw new InputError(`${file} line ${line}: fold is "${foldText}"; write an integer >= 0`, file);
