@@ -1,0 +1,50 @@
+// What the exported model's facenet.json says about itself: which checkpoint it is, and the threshold and
+// metrics of that same checkpoint's evaluation (not of another epoch's). The smoke config on the real AT&T
+// images, cpu backend (a tiny model: seconds).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as pipeline from '../../src/pipeline';
+import type { FaceNetSidecar } from '../../src/train';
+
+const ROOT = join(__dirname, '..', '..');
+const DATA_PRESENT = existsSync(join(ROOT, '..', 'shared', 'datasets', 'att_faces', 's1'));
+const skip = !DATA_PRESENT && 'AT&T data not found in ../shared/datasets';
+const runsDir = mkdtempSync(join(tmpdir(), 'facenet-export-run-'));
+
+const sidecarOf = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'model', 'facenet.json'), 'utf8')) as FaceNetSidecar;
+
+test('the export records its epoch and checkpoint, and the threshold and metrics of that epoch', { skip }, async () => {
+  const overrides = [`runsDir=${runsDir}`, 'backend=cpu', 'training.epochs=3', 'training.stepsPerEpoch=2'];
+  const plan = pipeline.resolveRun({ configPath: 'configs/smoke.yml', overrides, runId: 'export-meta' }, ROOT);
+  const { cachePath } = await pipeline.prepareRunData(plan.runDir, ROOT);
+  await pipeline.trainRunEpochs(plan.runDir, 1, 2, cachePath);
+  const ev = await pipeline.evaluateRun(plan.runDir, 2, cachePath);
+  await pipeline.exportRunModel(plan.runDir, cachePath);
+  const s = sidecarOf(plan.runDir);
+  assert.equal(s.epoch, 2);
+  assert.equal(s.checkpoint, 'epoch-0002');
+  assert.equal(s.threshold, ev.threshold);
+  assert.deepEqual(s.metrics, { accuracy: ev.accuracy, auc: ev.auc, eer: ev.eer });
+  assert.equal(s.evaluation?.epoch, 2);
+  assert.equal(s.evaluation?.file, 'eval/epoch-0002.json');
+  assert.equal(s.evaluation?.value, ev.accuracy);
+  assert.match(s.evaluation?.protocol ?? '', /AT&T/);
+  assert.equal(s.flipTTA, false);
+  assert.equal(s.runId, 'export-meta');
+
+  // One more epoch, not evaluated: the export says so instead of borrowing epoch 2's threshold.
+  await pipeline.trainRunEpochs(plan.runDir, 3, 3, cachePath);
+  await pipeline.exportRunModel(plan.runDir, cachePath);
+  const later = sidecarOf(plan.runDir);
+  assert.equal(later.epoch, 3);
+  assert.equal(later.checkpoint, 'epoch-0003');
+  assert.equal(later.threshold, null);
+  assert.equal(later.evaluation, null);
+  assert.deepEqual(later.metrics, {});
+  pipeline.closeSession(plan.runDir);
+});
+
+test('teardown', () => rmSync(runsDir, { recursive: true, force: true }));
