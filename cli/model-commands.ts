@@ -43,6 +43,9 @@ async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promi
   let code: number;
   try {
     precheck?.();
+    // The native TensorFlow library logs its start-up (oneDNN, CUDA factories) on stderr at every command;
+    // failures still reach us as exceptions. Set TF_CPP_MIN_LOG_LEVEL yourself to see them.
+    process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '3';
     if (!(BACKENDS as readonly string[]).includes(opts.backend)) throw new InputError(`--backend ${opts.backend}: choose one of ${BACKENDS.join(', ')}`);
     await initBackend(opts.backend as BackendName);
     const fm = await loadFaceModel(dir);

@@ -3,11 +3,12 @@
 // images, cpu backend (a tiny model: seconds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pipeline from '../../src/pipeline';
 import type { FaceNetSidecar } from '../../src/train';
+import { evaluatePairs, loadFaceModel } from '../../src/infer';
 
 const ROOT = join(__dirname, '..', '..');
 const DATA_PRESENT = existsSync(join(ROOT, '..', 'shared', 'datasets', 'att_faces', 's1'));
@@ -34,6 +35,24 @@ test('the export records its epoch and checkpoint, and the threshold and metrics
   assert.match(s.evaluation?.protocol ?? '', /AT&T/);
   assert.equal(s.flipTTA, false);
   assert.equal(s.runId, 'export-meta');
+
+  // The exported model on the run's own test pairs, given as a user's CSV of image files: the run's figures.
+  const images = Array.from({ length: 20 }, (_, k) => `s${k < 10 ? 7 : 8}/${(k % 10) + 1}.pgm`);
+  const rows = images.flatMap((a, i) => images.slice(i + 1).map((b) => `${a},${b},${a.split('/')[0] === b.split('/')[0] ? 1 : 0}`));
+  const csv = join(runsDir, 'test-pairs.csv');
+  writeFileSync(csv, rows.join('\n'));
+  const fm = await loadFaceModel(join(plan.runDir, 'model'));
+  try {
+    const mine = await evaluatePairs(fm, csv, join(ROOT, '..', 'shared', 'datasets', 'att_faces'), { criterion: 'youden', farTargets: [0.01] });
+    assert.equal(mine.verification.pairs, 190);
+    assert.equal(mine.verification.auc, ev.auc);
+    assert.equal(mine.verification.eer, ev.eer);
+    assert.equal(mine.verification.accuracy, ev.accuracy);
+    assert.ok(Math.abs(mine.verification.threshold - ev.threshold) < 1e-6, `${mine.verification.threshold} vs ${ev.threshold}`);
+    assert.equal(mine.atModelThreshold?.accuracy, ev.accuracy);
+  } finally {
+    fm.dispose();
+  }
 
   // One more epoch, not evaluated: the export says so instead of borrowing epoch 2's threshold.
   await pipeline.trainRunEpochs(plan.runDir, 3, 3, cachePath);
