@@ -18,6 +18,7 @@ import {
   loadFaceModel,
   verifyFiles,
   writeEmbeddings,
+  writePairsReport,
   type FaceModel,
   type PairsEvaluation,
 } from '../src/infer';
@@ -202,10 +203,11 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--pairs <file>', 'pairs file (LFW pairs.txt format, or .csv with a,b,same[,fold])')
     .option('--images <dir>', 'folder the pairs\' image paths are relative to (LFW: the folder holding the person folders)', '.')
     .option('-o, --out <file>', 'where to write the metrics as JSON', 'evaluation.json')
+    .option('--report <dir>', 'also write an HTML report with ROC, FAR/FRR and distance plots into this folder')
     .option('--threshold-rule <rule>', `how the threshold is chosen on the pairs: ${THRESHOLD_CRITERIA.join(' | ')}`, 'accuracy')
     .option(...backendOption)
     .exitOverride(exitOnUsageError)
-    .action(async (dir: string, opts: Common & { pairs: string; images: string; out: string; thresholdRule: string }) => {
+    .action(async (dir: string, opts: Common & { pairs: string; images: string; out: string; report?: string; thresholdRule: string }) => {
       const precheck = () => {
         if (!(THRESHOLD_CRITERIA as readonly string[]).includes(opts.thresholdRule)) {
           throw new InputError(`--threshold-rule ${opts.thresholdRule}: choose ${THRESHOLD_CRITERIA.join(' or ')}`);
@@ -217,6 +219,11 @@ export function registerModelCommands(program: Command): void {
         writeJsonAtomic(opts.out, r);
         console.log(evaluationTable(r));
         console.log(`Metrics: ${opts.out}`);
+        if (opts.report) {
+          const { reportPath, warnings } = await writePairsReport(opts.report, r);
+          for (const w of warnings) console.error(`note: report: ${w}`);
+          console.log(`Report: ${reportPath}`);
+        }
         return 0;
       }, precheck);
     });

@@ -6,4 +6,5 @@ export { embedFiles, listImages, prepareImage, inputBatch, IMAGE_EXTENSIONS, typ
 export { decisionThreshold, distanceOf, verifyFiles, type Verification } from './verify';
 export { enroll, identify, readGallery, saveGallery, GALLERY_FORMAT, type Gallery, type GalleryImage, type Identification } from './gallery';
 export { readPairsFile, evaluatePairs, type PairRow, type PairsEvaluation } from './pairs';
+export { writePairsReport } from './report';
 export { encodeNpy, writeEmbeddings, pathsFileOf } from './output';
