@@ -1,10 +1,11 @@
 // The commands that use a trained model (no Temporal): embed, verify, enroll, identify, evaluate.
 // Exit codes: 0 = done (verify: same person; identify: someone recognised), 1 = verify: different people,
 // identify: unknown; 2 = bad input (an unreadable image, a model directory of another format, a gallery of
-// another model...), with a message naming the file.
+// another model, a backend that is not installed...), with a message naming the file; 3 = any other failure,
+// so that a crash is never read as "different people".
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '../src/backend';
+import { BackendUnavailableError, initBackend } from '../src/backend';
 import { BACKENDS, evaluationSchema, type BackendName } from '../src/config/schema';
 import { THRESHOLD_CRITERIA, type ThresholdCriterion } from '../src/eval';
 import {
@@ -25,6 +26,7 @@ import {
 import { writeJsonAtomic } from '../src/util/durable-fs';
 
 export const EXIT_BAD_INPUT = 2;
+export const EXIT_FAILURE = 3;
 
 interface Common {
   backend: string;
@@ -56,9 +58,9 @@ async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promi
       fm.dispose();
     }
   } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    console.error(`error: ${err.message}`);
-    code = EXIT_BAD_INPUT;
+    const bad = err instanceof InputError || err instanceof BackendUnavailableError;
+    console.error(bad ? `error: ${(err as Error).message}` : err);
+    code = bad ? EXIT_BAD_INPUT : EXIT_FAILURE;
   }
   process.exitCode = code;
 }

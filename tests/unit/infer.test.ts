@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import Papa from 'papaparse';
-import { attPixel, tempDir, writeAttTree, writeLfwTree } from '../fixtures/data-fixtures';
+import { attPixel, encodePgm, tempDir, writeAttTree, writeLfwTree } from '../fixtures/data-fixtures';
 import { exportTinyModel, TINY_HEIGHT, TINY_NORMALIZATION, TINY_WIDTH } from '../fixtures/model-fixtures';
 import {
   embedFiles,
@@ -124,6 +124,29 @@ test('an image of another size is resized to the input with a note; colour is co
   writeFileSync(bad, 'hello');
   await assert.rejects(embedFiles(fm, [img(1, 1), bad]), (err: Error) => err instanceof InputError && err.message.startsWith(`${bad}: not a readable image`));
   await assert.rejects(embedFiles(fm, [path.join(dir, 'missing.pgm')]), /missing\.pgm: cannot read the image: no such file/);
+});
+
+test('the training centre crop is applied to a larger image, and an image smaller than the crop is refused', async () => {
+  const cropDir = path.join(dir, 'model-crop');
+  (await exportTinyModel(cropDir, { centerCrop: { height: TINY_HEIGHT, width: TINY_WIDTH } })).dispose(); // same weights as `model`
+  const cropped = await loadFaceModel(cropDir);
+  try {
+    // A 16 x 14 image whose centre 12 x 10 (offset 2, 2) is fixture image s2/3.
+    const px = Array.from({ length: 16 * 14 }, (_, k) => {
+      const [y, x] = [Math.floor(k / 14) - 2, (k % 14) - 2];
+      return y >= 0 && y < TINY_HEIGHT && x >= 0 && x < TINY_WIDTH ? attPixel(2, 3, x, y) : 255;
+    });
+    const larger = path.join(dir, 'larger.pgm');
+    writeFileSync(larger, encodePgm(14, 16, px));
+    const { embeddings, notes } = await embedFiles(cropped, [larger]);
+    assert.deepEqual(notes, [], 'cropping is the training preprocessing: no note');
+    assertClose(embeddings, bruteForce(model, [[2, 3]]), 1e-5, 'embedding of the centre crop');
+    const small = path.join(dir, 'small.pgm');
+    writeFileSync(small, encodePgm(9, 9, Array(81).fill(100)));
+    await assert.rejects(embedFiles(cropped, [small]), new RegExp(`^InputError: ${small}: the image is 9x9 \\(HxW\\), smaller than the 12x10 centre crop`));
+  } finally {
+    cropped.dispose();
+  }
 });
 
 test('verify: the distance is the hand-computed one, SAME below the threshold, for both distance kinds', async () => {
