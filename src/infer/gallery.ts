@@ -79,12 +79,14 @@ export async function saveGallery(file: string, g: Gallery): Promise<void> {
  * image is embedded before anything is written, so a bad image leaves the gallery file as it was.
  */
 export async function enroll(fm: FaceModel, galleryFile: string, person: string, files: string[]): Promise<{ gallery: Gallery; added: number; notes: Array<{ file: string; note: string }> }> {
-  if (!person.trim()) throw new InputError('The person name is empty; give a name, e.g. facenet enroll <model-dir> --gallery g.json alice a1.jpg');
+  if (!person.trim() || person === '__proto__') {
+    throw new InputError(`The person name ${JSON.stringify(person)} cannot be used; give a name, e.g. facenet enroll <model-dir> --gallery g.json alice a1.jpg`);
+  }
   if (files.length === 0) throw new InputError(`No images given for ${person}.`);
   const gallery = await readGallery(galleryFile, fm, { create: true });
   const { embeddings, notes } = await embedFiles(fm, files);
   const dim = fm.embeddingDim;
-  const existing = gallery.people[person] ?? [];
+  const existing = Object.hasOwn(gallery.people, person) ? (gallery.people[person] as GalleryImage[]) : [];
   const fresh: GalleryImage[] = files.map((f, i) => ({ path: path.resolve(f), embedding: Array.from(embeddings.subarray(i * dim, (i + 1) * dim)) }));
   const replaced = new Set(fresh.map((g) => g.path));
   gallery.people[person] = [...existing.filter((g) => !replaced.has(g.path)), ...fresh];
