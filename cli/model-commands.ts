@@ -167,7 +167,7 @@ export function registerModelCommands(program: Command): void {
         printNotes(notes);
         const people = Object.keys(gallery.people);
         const images = people.reduce((s, p) => s + (gallery.people[p]?.length ?? 0), 0);
-        console.log(`Enrolled ${added} image${added === 1 ? '' : 's'} of ${person} into ${opts.gallery} (${people.length} ${people.length === 1 ? 'person' : 'people'}, ${images} images).`);
+        console.log(`Enrolled ${added} image${added === 1 ? '' : 's'} of ${person} into ${opts.gallery} (${people.length} ${people.length === 1 ? 'person' : 'people'}, ${images} image${images === 1 ? '' : 's'}).`);
         return 0;
       });
     });
