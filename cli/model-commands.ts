@@ -40,7 +40,7 @@ function printNotes(notes: Array<{ file: string; note: string }>): void {
 
 /**
  * Checks the options (`precheck`, before anything slow), loads the backend and the model, runs `fn` and exits
- * with its code; bad input is reported with code 2.
+ * with its code; bad input is reported with code 2, any other failure with code 3.
  */
 async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promise<number>, precheck?: () => void): Promise<void> {
   let code: number;
