@@ -18,6 +18,7 @@ import { ALL_ROLES, createWorkers, runWorkers } from './temporal/workers';
 import { clientConnection, ensureSearchAttributes, resolveTemporal, workerConnection, type TemporalTarget } from './temporal/connection';
 import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { loadConfig } from './src/config/load';
+import { registerModelCommands } from './cli/model-commands';
 
 
 function collect(value: string, previous: string[]): string[] {
@@ -209,6 +210,7 @@ export async function main(argv = process.argv): Promise<void> {
     .option('-p, --parallel <n>', 'trials at once', '2')
     .option('--id <workflowId>', 'sweep workflow id')
     .action(sweepCommand);
+  registerModelCommands(program);
   await program.parseAsync(argv);
 }
 

@@ -3,8 +3,8 @@
 // validation accuracy (best-validation). Its threshold is the one chosen on the validation pairs when the
 // run has them, else the one chosen on the test pairs (in-sample; the sidecar says which).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { checkpointName, exportModel, loadCheckpointModel, parseCheckpointName, readBest, runDataOf } from '../train';
+import { join, relative } from 'node:path';
+import { checkpointName, exportModel, loadCheckpointModel, parseCheckpointName, readBest, runDataOf, type ExportedEvaluation } from '../train';
 import { ConfigError } from '../config/load';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import type { Sessions } from './sessions';
@@ -30,12 +30,17 @@ export async function exportRunModel(sessions: Sessions, runDir: string, finalEp
   const checkpointPath = join(paths.checkpoints, checkpointName(epoch));
   const { model } = await loadCheckpointModel({ config, inputShape: [dataset.height, dataset.width, dataset.channels], checkpointPath });
   try {
-    const ev = existsSync(evalPath(runDir, epoch)) ? (JSON.parse(readFileSync(evalPath(runDir, epoch), 'utf8')) as EvalFile) : null;
+    // The threshold and metrics of the exported checkpoint's own evaluation: another epoch's would not fit these weights.
+    const evalFile = evalPath(runDir, epoch);
+    const ev = existsSync(evalFile) ? (JSON.parse(readFileSync(evalFile, 'utf8')) as EvalFile) : null;
     const test = ev ? (ev.kfold ? { accuracy: ev.kfold.accuracy.mean, threshold: ev.kfold.threshold.mean } : ev.verification) : null;
     const metrics: Record<string, number> = {};
+    const evaluation: ExportedEvaluation | null =
+      ev && test ? { epoch, file: relative(paths.root, evalFile), protocol: ev.protocol, metric: 'accuracy', value: test.accuracy } : null;
     if (ev && test) {
       metrics['testAccuracy'] = test.accuracy;
       metrics['testAuc'] = ev.verification.auc;
+      metrics['testEer'] = ev.verification.eer;
       const heldOut = ev.kfold ?? ev.heldOut;
       if (heldOut) metrics['testHeldOutAccuracy'] = heldOut.accuracy.mean;
       if (ev.validation) metrics['validationAccuracy'] = ev.validation.accuracy;
@@ -47,9 +52,12 @@ export async function exportRunModel(sessions: Sessions, runDir: string, finalEp
       threshold: ev?.validation?.threshold ?? test?.threshold ?? null,
       thresholdFrom: ev?.validation ? 'validation pairs' : test ? (ev?.kfold ? 'test folds (k-fold mean)' : 'test pairs (in-sample)') : null,
       distance: config.loss.distance,
+      flipTTA: config.evaluation.flipTTA,
       metrics,
+      evaluation,
       runId: paths.root.split('/').pop() ?? null,
       epoch,
+      checkpoint: checkpointName(epoch),
     });
   } finally {
     model.dispose();

@@ -33,11 +33,35 @@ export interface FaceNetSidecar {
   /** Which pairs chose the threshold (e.g. 'validation pairs', 'test pairs (in-sample)'). */
   thresholdFrom: string | null;
   distance: 'euclidean' | 'squared-euclidean';
+  /**
+   * Embeddings averaged with the mirror image's and re-normalised (the run's evaluation.flipTTA): the
+   * threshold was found on such embeddings, so inference does the same. Absent in older exports: false.
+   */
+  flipTTA?: boolean;
+  /** Metrics of the exported checkpoint's evaluation (accuracy, auc, eer); empty when it was not evaluated. */
   metrics: Record<string, number>;
+  /** Where the threshold and metrics come from; null when the exported checkpoint was not evaluated. */
+  evaluation?: ExportedEvaluation | null;
   model: ModelConfig;
   runId: string | null;
+  /** Epochs trained by the exported weights (the checkpoint epoch-NNNN); null when not from a run. */
   epoch: number | null;
+  /** Name of the exported checkpoint, e.g. epoch-0060; null when not from a run. */
+  checkpoint?: string | null;
   createdAt: string;
+}
+
+/** The evaluation of the exported checkpoint that the threshold and metrics come from. */
+export interface ExportedEvaluation {
+  /** Always the exported epoch: the threshold of another checkpoint's evaluation would not fit these weights. */
+  epoch: number;
+  /** The run's evaluation file, relative to the run directory (eval/epoch-NNNN.json). */
+  file: string;
+  /** Which pairs, and how the threshold was chosen on them. */
+  protocol: string;
+  /** The headline metric and its value (k-fold mean when the pairs come in folds). */
+  metric: 'accuracy';
+  value: number;
 }
 
 export interface ExportOptions {
@@ -48,9 +72,12 @@ export interface ExportOptions {
   threshold: number | null;
   thresholdFrom?: string | null;
   distance: 'euclidean' | 'squared-euclidean';
+  flipTTA?: boolean;
   metrics?: Record<string, number>;
+  evaluation?: ExportedEvaluation | null;
   runId?: string | null;
   epoch?: number | null;
+  checkpoint?: string | null;
 }
 
 /** Writes model.json, group1-shard1of1.bin and facenet.json into `dir` (atomically, as one directory). */
@@ -89,10 +116,13 @@ export async function exportModel(model: tfl.LayersModel, dir: string, opts: Exp
     threshold: opts.threshold,
     thresholdFrom: opts.thresholdFrom ?? null,
     distance: opts.distance,
+    flipTTA: opts.flipTTA ?? false,
     metrics: opts.metrics ?? {},
+    evaluation: opts.evaluation ?? null,
     model: opts.model,
     runId: opts.runId ?? null,
     epoch: opts.epoch ?? null,
+    checkpoint: opts.checkpoint ?? null,
     createdAt: new Date().toISOString(),
   };
   const parent = path.dirname(path.resolve(dir));

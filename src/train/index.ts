@@ -22,6 +22,6 @@ export { readBest, recordBest, BEST_FILE, type BestRecord } from './best';
 export { datasetBatchSource, runDataOf, AUGMENT_PURPOSE, type RunData, type DatasetBatchSource, type DatasetSourceOptions } from './dataset-source';
 export { syntheticBatchSource, type SyntheticSourceOptions } from './synthetic';
 export { embedAll, embedBatches, type ImageBatchFn } from './embed-all';
-export { exportModel, loadExportedModel, MODEL_JSON, WEIGHTS_BIN, SIDECAR_JSON, type FaceNetSidecar, type ExportOptions } from './export';
+export { exportModel, loadExportedModel, MODEL_JSON, WEIGHTS_BIN, SIDECAR_JSON, type FaceNetSidecar, type ExportOptions, type ExportedEvaluation } from './export';
 export { modelWeightsToArrays, setModelWeightsFromArrays } from './weights';
 export { loadCheckpointModel, type CheckpointModel } from './restore';
