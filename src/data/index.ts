@@ -13,7 +13,8 @@ export {
   type LfwPerson,
 } from './lfw-protocol';
 export { manifestHash, type DatasetIndex, type IndexEntry } from './dataset-index';
-export { downloadFile, sha256File, type DownloadOptions, type DownloadResult } from './download';
+export { downloadFile, type DownloadOptions, type DownloadResult } from './download';
+export { sha256File } from '../util/durable-fs';
 export { extractArchive, extractZip, extractTgz } from './archive';
 export { resolveSource, DATASET_SOURCES } from './source';
 export {
