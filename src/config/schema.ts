@@ -131,6 +131,11 @@ export const evaluationSchema = z.strictObject({
   tsne: z.boolean().default(true).describe('Draw a t-SNE map of the test embeddings in the report.'),
 });
 
+export const resumeSchema = z.strictObject({
+  allowDatasetChange: z.boolean().default(false).describe('Resume even though the dataset content changed since the run recorded it (the change is recorded in run-record.json). May differ between attempts of one run.'),
+  allowBackendChange: z.boolean().default(false).describe('Resume on another backend or thread count than the run recorded (the change is recorded in run-record.json). May differ between attempts of one run.'),
+});
+
 export const runConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore').describe('A short name, used in run ids and search attributes.'),
   description: z.string().default('').describe('Free text, shown in the report and the Temporal memo.'),
@@ -173,6 +178,7 @@ export const runConfigSchema = z.strictObject({
     farTargets: [1e-1, 1e-2, 1e-3],
     tsne: true,
   }),
+  resume: resumeSchema.default({ allowDatasetChange: false, allowBackendChange: false }),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

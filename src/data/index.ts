@@ -12,7 +12,8 @@ export {
   type LfwPair,
   type LfwPerson,
 } from './lfw-protocol';
-export { manifestHash, type DatasetIndex, type IndexEntry } from './dataset-index';
+export { type DatasetIndex, type IndexEntry } from './dataset-index';
+export { contentFingerprint, fingerprintCacheFile, type Fingerprint } from './fingerprint';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './download';
 export { sha256File } from '../util/durable-fs';
 export { extractArchive, extractZip, extractTgz } from './archive';

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { indexAtt, indexLfw, manifestHash, resolveSource } from '../data';
+import { contentFingerprint, fingerprintCacheFile, indexAtt, indexLfw, resolveSource } from '../data';
 import { writeDirAtomic, writeJsonAtomic } from '../util/durable-fs';
 import { BadInputError } from '../errors';
 import { readRunConfig, runPaths } from '../run/run-dir';
@@ -23,13 +23,14 @@ export interface ChampionRecord {
 
 const CHAMPION_FILE = 'champion.json';
 
-/** The manifest hash of the dataset a config points at (paths and sizes of every image), without preprocessing. */
+/** The content fingerprint of the dataset a config points at (SHA-256 of every file, cached by stat), without preprocessing. */
 export async function datasetFingerprint(request: Omit<RunRequest, 'runId'>, projectRoot: string): Promise<{ manifestHash: string; configName: string }> {
   const config = configFromRequest(request, projectRoot);
   const cfg = withLocalSource(config.dataset, projectRoot);
   const root = await resolveSource(cfg, { projectRoot });
   const index = cfg.name === 'att' ? await indexAtt(root) : await indexLfw(root);
-  return { manifestHash: manifestHash(index), configName: config.name };
+  const cacheFile = fingerprintCacheFile(resolve(projectRoot, cfg.cacheDir), cfg.name, root);
+  return { manifestHash: (await contentFingerprint(index, { cacheFile })).hash, configName: config.name };
 }
 
 export function readChampion(championDir: string, projectRoot: string): ChampionRecord | null {

@@ -40,8 +40,10 @@ export function runPaths(runDir: string): RunPaths {
   };
 }
 
+/** The hash that ties a run to its config; the `resume` section (what a resume may accept) is left out. */
 export function configHash(config: RunConfig): string {
-  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+  const { resume: _resume, ...pinned } = config;
+  return createHash('sha256').update(JSON.stringify(pinned)).digest('hex').slice(0, 16);
 }
 
 export class RunConflictError extends BadInputError {}
@@ -91,6 +93,8 @@ export function openRunDir(runsDir: string, runId: string, config: RunConfig): R
           'Choose another run id, or delete that directory to start over.',
       );
     }
+    // The resume section applies to this attempt: stored so the activities that read the run's config see it.
+    if (JSON.stringify(existing.resume) !== JSON.stringify(config.resume)) writeJsonAtomic(paths.config, config);
     return paths;
   }
   writeJsonAtomic(paths.config, config);
