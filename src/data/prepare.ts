@@ -8,6 +8,7 @@ import { contentFingerprint, fingerprintCacheFile } from './fingerprint';
 import type { PixelOptions } from './image';
 import { indexLfw } from './lfw';
 import { resolveSource, type ResolveSourceOptions } from './source';
+import { removeStaleTemps } from '../util/durable-fs';
 
 export interface PrepareOptions {
   /** Relative paths in the config (cacheDir, source.dir, downloadDir) are resolved against it. */
@@ -79,6 +80,8 @@ export async function prepareDataset(
   const key = cacheKey(cfg.name, hash, pixel, cfg.maxIdentities);
   const cachePath = path.join(cacheDir, cacheDirName(cfg.name, key));
 
+  // A build killed earlier (this cache or another key's) left its temp folder: removed once its writer is gone.
+  await removeStaleTemps(cacheDir);
   opts.onProgress?.(0, 1, 'verify');
   const problem = await verifyCache(cachePath, key);
   opts.onProgress?.(1, 1, 'verify');

@@ -9,10 +9,13 @@
 import {
   closeSync,
   createReadStream,
+  existsSync,
   fsyncSync,
   mkdirSync,
+  lstatSync,
   openSync,
   promises as fs,
+  readdirSync,
   renameSync,
   rmSync,
   statfsSync,
@@ -60,6 +63,28 @@ export interface StaleTempOptions {
   isAlive?: (pid: number) => boolean;
 }
 
+/** Is the temp `name` in `dir` stale: its writer (this host) is dead, or (another host, a foreign name) it is older than the bound? */
+function isStaleTemp(dir: string, name: string, opts: StaleTempOptions): boolean {
+  if (!name.startsWith(TEMP_PREFIX)) return false;
+  const owner = parseTempName(name);
+  if (opts.target !== undefined && owner?.target !== opts.target) return false;
+  if (owner && owner.host === HOST_TAG) return owner.pid !== process.pid && !(opts.isAlive ?? pidAlive)(owner.pid);
+  let mtimeMs: number;
+  try {
+    mtimeMs = lstatSync(path.join(dir, name)).mtimeMs;
+  } catch {
+    return false;
+  }
+  return (opts.now ?? Date.now()) - mtimeMs > (opts.maxAgeMs ?? STALE_TEMP_MS);
+}
+
+/** An old version moved aside by a writer killed before its new one was in place goes back; any other stale temp is deleted. */
+function disposeSync(dir: string, name: string): void {
+  const owner = parseTempName(name);
+  if (owner && name.endsWith('-old') && !existsSync(path.join(dir, owner.target))) renameSync(path.join(dir, name), path.join(dir, owner.target));
+  else rmSync(path.join(dir, name), { recursive: true, force: true });
+}
+
 /**
  * Removes the temps in `dir` whose writer is gone: written on this host by a pid that no longer runs,
  * or (another host, an unknown name) not modified for `maxAgeMs`. A temp of a live process on this
@@ -72,23 +97,10 @@ export async function removeStaleTemps(dir: string, opts: StaleTempOptions = {})
   } catch {
     return [];
   }
-  const now = opts.now ?? Date.now();
-  const maxAge = opts.maxAgeMs ?? STALE_TEMP_MS;
-  const alive = opts.isAlive ?? pidAlive;
   const removed: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(TEMP_PREFIX)) continue;
+    if (!isStaleTemp(dir, name, opts)) continue;
     const owner = parseTempName(name);
-    if (opts.target !== undefined && owner?.target !== opts.target) continue;
-    let stale: boolean;
-    if (owner && owner.host === HOST_TAG) {
-      stale = owner.pid !== process.pid && !alive(owner.pid);
-    } else {
-      const st = await fs.lstat(path.join(dir, name)).catch(() => null);
-      stale = st !== null && now - st.mtimeMs > maxAge;
-    }
-    if (!stale) continue;
-    // An old version moved aside by a writer killed before its new one was in place: put it back.
     if (owner && name.endsWith('-old') && !(await exists(path.join(dir, owner.target)))) {
       await fs.rename(path.join(dir, name), path.join(dir, owner.target));
     } else {
@@ -97,6 +109,19 @@ export async function removeStaleTemps(dir: string, opts: StaleTempOptions = {})
     removed.push(name);
   }
   return removed;
+}
+
+/** removeStaleTemps for the synchronous writer (small files only). */
+export function removeStaleTempsSync(dir: string, opts: StaleTempOptions = {}): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((name) => isStaleTemp(dir, name, opts));
+  for (const name of stale) disposeSync(dir, name);
+  return stale;
 }
 
 /** The nearest existing folder of `file`, for statfs. */
@@ -140,6 +165,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
   const tmp = path.join(path.dirname(file), tempName(path.basename(file)));
   try {
     mkdirSync(path.dirname(file), { recursive: true });
+    removeStaleTempsSync(path.dirname(file), { target: path.basename(file) });
     const fd = openSync(tmp, 'w');
     try {
       writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
