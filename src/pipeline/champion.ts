@@ -5,6 +5,7 @@ import { cp } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { contentFingerprint, fingerprintCacheFile, indexAtt, indexLfw, resolveSource } from '../data';
 import { writeDirAtomic, writeJsonAtomic } from '../util/durable-fs';
+import { strictlyInsideDir } from '../util/paths';
 import { BadInputError } from '../errors';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { configFromRequest, type RunRequest } from './resolve';
@@ -63,6 +64,7 @@ export async function promoteChampion(championDir: string, runDir: string, manif
     promotedAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(dir, CHAMPION_FILE), record);
-  if (previous && previous.modelDir !== modelDir) rmSync(previous.modelDir, { recursive: true, force: true });
+  // champion.json is a file a user can edit: only a folder of the champion directory is ever deleted.
+  if (previous && previous.modelDir !== modelDir && strictlyInsideDir(dir, previous.modelDir)) rmSync(previous.modelDir, { recursive: true, force: true });
   return record;
 }

@@ -49,7 +49,7 @@ export function configHash(config: RunConfig): string {
 export class RunConflictError extends BadInputError {}
 
 /** A run id names a folder directly under runsDir: letters, digits, dot, dash, underscore; not starting with a dot. */
-const RUN_ID_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const RUN_ID_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 
 export class RunIdError extends BadInputError {}
 
@@ -61,7 +61,7 @@ export function runDirFor(runsDir: string, runId: string): string {
   if (!RUN_ID_RE.test(runId)) {
     throw new RunIdError(
       `Run id "${runId}" is refused: a run id may hold only letters, digits, dot, dash and underscore, may not start ` +
-        'with a dot (so ".", ".." and hidden names are out) and has at most 128 characters.',
+        'with a dot (so ".", ".." and hidden names are out) and has at most 200 characters.',
     );
   }
   const dir = resolve(runsDir, runId);
