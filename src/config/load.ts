@@ -1,13 +1,14 @@
 // Loads a run config: YAML file (optionally `extends:` another file), then `--set path=value`
 // overrides, then one strict zod validation that reports every problem with its dotted path.
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { delimiter, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { runConfigSchema, type RunConfig } from './schema';
+import { BadInputError } from '../errors';
+import { insideDir } from '../util/paths';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export class ConfigError extends BadInputError {
   constructor(
     message: string,
     readonly issues: string[] = [],
@@ -33,8 +34,41 @@ export function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
   return out;
 }
 
-function readYamlObject(path: string): JsonObject {
+/**
+ * Where a worker may read config files from: below one of `roots` (its project root and configured
+ * config folders), symlinks resolved. `null` allows any path (FACENET_ALLOW_ANY_CONFIG_PATH=1).
+ */
+export type ConfigPathPolicy = { roots: string[] } | null;
+
+export const ALLOW_ANY_CONFIG_PATH_ENV = 'FACENET_ALLOW_ANY_CONFIG_PATH';
+export const CONFIG_DIRS_ENV = 'FACENET_CONFIG_DIRS';
+
+/**
+ * A worker's policy: configs under its project root or a folder of FACENET_CONFIG_DIRS (a
+ * path-delimiter-separated list); any path when FACENET_ALLOW_ANY_CONFIG_PATH=1.
+ */
+export function workerConfigPolicy(projectRoot: string, env: NodeJS.ProcessEnv = process.env): ConfigPathPolicy {
+  if (env[ALLOW_ANY_CONFIG_PATH_ENV] === '1') return null;
+  const extra = (env[CONFIG_DIRS_ENV] ?? '').split(delimiter).filter(Boolean);
+  return { roots: [projectRoot, ...extra].map((r) => resolve(projectRoot, r)) };
+}
+
+/** Refuses `path` (before reading a byte of it) when the policy does not allow it. */
+export function checkConfigPath(path: string, policy: ConfigPathPolicy | undefined, extendedBy?: string): void {
+  if (!policy || policy.roots.some((root) => insideDir(root, path))) return;
+  const via = extendedBy ? ` (named by extends: in ${extendedBy})` : '';
+  throw new ConfigError(
+    `Config path ${path}${via} is outside the folders this worker reads configs from (${policy.roots.join(', ')}). ` +
+      `Put the file under one of them, add its folder to ${CONFIG_DIRS_ENV} on the worker, or start the worker with ` +
+      `${ALLOW_ANY_CONFIG_PATH_ENV}=1 to allow any path.`,
+  );
+}
+
+function readYamlObject(path: string, extendedBy?: string): JsonObject {
   if (!existsSync(path)) {
+    if (extendedBy) {
+      throw new ConfigError(`Config file not found: ${path}, named by extends: in ${extendedBy}. Fix that extends: path (it is relative to ${dirname(extendedBy)}).`);
+    }
     throw new ConfigError(`Config file not found: ${path}. Pass a path to a YAML file such as configs/smoke.yml.`);
   }
   let parsed: unknown;
@@ -47,18 +81,23 @@ function readYamlObject(path: string): JsonObject {
   return parsed;
 }
 
-/** Reads a YAML config and resolves its `extends:` chain (paths relative to the file that names them). */
-export function readConfigTree(path: string, seen: string[] = []): JsonObject {
+/**
+ * Reads a YAML config and resolves its `extends:` chain (paths relative to the file that names them).
+ * Every file of the chain is checked against `policy` before it is read.
+ */
+export function readConfigTree(path: string, seen: string[] = [], policy?: ConfigPathPolicy): JsonObject {
   const absolute = resolve(path);
+  const extendedBy = seen[seen.length - 1];
   if (seen.includes(absolute)) {
     throw new ConfigError(`Config ${path} extends itself through: ${[...seen, absolute].join(' -> ')}`);
   }
-  const own = readYamlObject(absolute);
+  checkConfigPath(absolute, policy, extendedBy);
+  const own = readYamlObject(absolute, extendedBy);
   const parentRef = own['extends'];
   delete own['extends'];
   if (parentRef === undefined) return own;
   if (typeof parentRef !== 'string') throw new ConfigError(`${path}: extends must be a file path, got ${JSON.stringify(parentRef)}`);
-  const parent = readConfigTree(resolve(dirname(absolute), parentRef), [...seen, absolute]);
+  const parent = readConfigTree(resolve(dirname(absolute), parentRef), [...seen, absolute], policy);
   return deepMerge(parent, own);
 }
 
@@ -139,7 +178,7 @@ export function validateConfig(raw: unknown, source = 'config'): RunConfig {
   throw new ConfigError(`Invalid ${source}:\n  - ${issues.join('\n  - ')}`, issues);
 }
 
-export function loadConfig(path: string, overrides: readonly string[] = []): RunConfig {
-  const tree = applyOverrides(readConfigTree(path), overrides);
+export function loadConfig(path: string, overrides: readonly string[] = [], policy?: ConfigPathPolicy): RunConfig {
+  const tree = applyOverrides(readConfigTree(path, [], policy), overrides);
   return validateConfig(tree, path);
 }

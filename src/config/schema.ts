@@ -141,6 +141,11 @@ export const exportSchema = z.strictObject({
     .describe('Which checkpoint becomes <run>/model: the last epoch\'s, or the evaluated epoch with the best validation accuracy (needs dataset.validationIdentities > 0). Test pairs are for reporting only.'),
 });
 
+export const resumeSchema = z.strictObject({
+  allowDatasetChange: z.boolean().default(false).describe('Resume even though the dataset content changed since the run recorded it (the change is recorded in run-record.json). May differ between attempts of one run.'),
+  allowBackendChange: z.boolean().default(false).describe('Resume on another backend or thread count than the run recorded (the change is recorded in run-record.json). May differ between attempts of one run.'),
+});
+
 export const runConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore').describe('A short name, used in run ids and search attributes.'),
   description: z.string().default('').describe('Free text, shown in the report and the Temporal memo.'),
@@ -184,6 +189,7 @@ export const runConfigSchema = z.strictObject({
     tsne: true,
   }),
   export: exportSchema.default({ checkpoint: 'final' }),
+  resume: resumeSchema.default({ allowDatasetChange: false, allowBackendChange: false }),
 }).refine((c) => c.export.checkpoint !== 'best-validation' || c.dataset.validationIdentities > 0, {
   message: 'best-validation needs a validation set: set dataset.validationIdentities (e.g. 3 for AT&T, 50 for LFW)',
   path: ['export', 'checkpoint'],

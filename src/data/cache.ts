@@ -2,12 +2,13 @@
 // with a manifest.json that carries the SHA-256 of each shard. Its folder name holds a key hashed
 // from the dataset manifest and the pixel-affecting options, so a changed option builds a new cache
 // and an unchanged one reuses it. Built in a temporary folder and renamed into place.
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetIndex } from './dataset-index';
 import { DatasetError, errorMessage } from './errors';
 import { preprocessImage, type PixelOptions } from './image';
+import { writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 
 /** Bump when the shard layout or the preprocessing code changes what bytes a cache holds. */
 export const CACHE_FORMAT = 'facenet-cache/1';
@@ -143,34 +144,24 @@ export interface BuildCacheOptions {
 
 /** Preprocesses every image of `index` into `finalDir` (atomically). Returns the manifest written. */
 export async function buildCache(index: DatasetIndex, finalDir: string, opts: BuildCacheOptions): Promise<CacheManifest> {
-  const tmp = `${finalDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await mkdir(tmp, { recursive: true });
-  try {
-    const manifest = await writeShards(index, tmp, opts);
-    if (opts.protocolFiles?.length) {
-      await mkdir(path.join(tmp, 'protocol'));
-      for (const f of opts.protocolFiles) await copyFile(path.join(index.root, f), path.join(tmp, 'protocol', path.basename(f)));
-    }
-    // The manifest is written last: a folder without one is never mistaken for a cache.
-    await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest));
-    // Another process may have finished the same cache meanwhile: never delete a sound one.
-    if ((await verifyCache(finalDir, opts.key)) === null) {
-      await rm(tmp, { recursive: true, force: true });
-      return await readManifest(finalDir);
-    }
-    await rm(finalDir, { recursive: true, force: true });
-    try {
-      await rename(tmp, finalDir);
-    } catch (err) {
-      // Another process finished the same cache first: keep theirs if it is sound.
-      if ((await verifyCache(finalDir, opts.key)) !== null) throw err;
-      await rm(tmp, { recursive: true, force: true });
-    }
-    return manifest;
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  let manifest: CacheManifest | null = null;
+  let keptExisting = false;
+  await writeDirAtomic(
+    path.dirname(finalDir),
+    path.basename(finalDir),
+    async (tmp) => {
+      manifest = await writeShards(index, tmp, opts);
+      if (opts.protocolFiles?.length) {
+        await mkdir(path.join(tmp, 'protocol'));
+        for (const f of opts.protocolFiles) await copyFile(path.join(index.root, f), path.join(tmp, 'protocol', path.basename(f)));
+      }
+      // The manifest is written last: a folder without one is never mistaken for a cache.
+      await writeFileDurable(path.join(tmp, 'manifest.json'), JSON.stringify(manifest));
+    },
+    // Another process may have finished the same cache meanwhile: never replace a sound one (it may be in use).
+    { keepExisting: async (dir) => (keptExisting = (await verifyCache(dir, opts.key)) === null) },
+  );
+  return keptExisting || !manifest ? readManifest(finalDir) : manifest;
 }
 
 async function writeShards(index: DatasetIndex, dir: string, opts: BuildCacheOptions): Promise<CacheManifest> {
@@ -189,13 +180,7 @@ async function writeShards(index: DatasetIndex, dir: string, opts: BuildCacheOpt
     const bytes = pending.reduce((s, b) => s + b.length, 0);
     const buf = Buffer.concat(pending, bytes);
     const file = `shard-${String(shards.length).padStart(4, '0')}.bin`;
-    const fh = await open(path.join(dir, file), 'w');
-    try {
-      await fh.writeFile(buf);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeFileDurable(path.join(dir, file), buf);
     shards.push({ file, first: labels.length - pending.length, count: pending.length, bytes, sha256: sha256(buf) });
     pending = [];
   };

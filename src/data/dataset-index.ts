@@ -1,6 +1,5 @@
 // What a dataset folder holds, in a fixed order: the list every later step (cache, labels,
-// splits) refers to by position. Sizes go into the manifest hash so a changed file is noticed.
-import { createHash } from 'node:crypto';
+// splits) refers to by position. Its content fingerprint is computed in fingerprint.ts.
 
 export interface IndexEntry {
   /** Path relative to the dataset root, '/'-separated. */
@@ -17,14 +16,6 @@ export interface DatasetIndex {
   entries: IndexEntry[];
   /** Non-image files that also define the dataset (LFW protocol files), relative to root. */
   extraFiles: Array<{ relPath: string; size: number }>;
-}
-
-/** SHA-256 over the sorted (relative path, size) list of every image and protocol file. */
-export function manifestHash(index: DatasetIndex): string {
-  const lines = [...index.entries, ...index.extraFiles].map((e) => `${e.relPath}\t${e.size}\n`).sort();
-  const h = createHash('sha256');
-  for (const line of lines) h.update(line);
-  return h.digest('hex');
 }
 
 /** Keeps the first `max` identities (in index order) and their images; null keeps all. */

@@ -1,11 +1,10 @@
 // HTTP download that never leaves a partial file where a whole one is expected:
 // bytes go to <dest>.part (resumed with an HTTP Range request after a dropped connection),
 // the SHA-256 is checked, and only then is the file renamed to <dest>.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DatasetError, errorMessage } from './errors';
+import { sha256File } from '../util/durable-fs';
 
 export interface DownloadOptions {
   /** Expected SHA-256 (lowercase hex); a mismatch deletes the download and throws. */
@@ -21,13 +20,6 @@ export interface DownloadResult {
   path: string;
   bytes: number;
   sha256: string;
-}
-
-/** SHA-256 of a file, streamed. */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 async function sizeOf(file: string): Promise<number> {

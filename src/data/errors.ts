@@ -1,5 +1,8 @@
 // One error type for everything the dataset layer refuses, so callers (activities) can tell
 // bad input (never worth retrying) from a flaky network (worth retrying) without parsing messages.
+import { FaceNetError, errorMessage } from '../errors';
+
+export { errorMessage };
 
 export interface DatasetErrorOptions {
   /** The file or folder the problem is about, when there is one. */
@@ -9,19 +12,11 @@ export interface DatasetErrorOptions {
   cause?: unknown;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends FaceNetError {
   readonly path: string | undefined;
-  readonly retryable: boolean;
 
   constructor(message: string, options: DatasetErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'DatasetError';
+    super(message, options.retryable ? 'transient' : 'bad-input', { cause: options.cause });
     this.path = options.path;
-    this.retryable = options.retryable ?? false;
   }
-}
-
-/** The message of anything thrown, for wrapping into a clearer error. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

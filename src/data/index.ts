@@ -12,8 +12,10 @@ export {
   type LfwPair,
   type LfwPerson,
 } from './lfw-protocol';
-export { manifestHash, type DatasetIndex, type IndexEntry } from './dataset-index';
-export { downloadFile, sha256File, type DownloadOptions, type DownloadResult } from './download';
+export { type DatasetIndex, type IndexEntry } from './dataset-index';
+export { contentFingerprint, fingerprintCacheFile, type Fingerprint } from './fingerprint';
+export { downloadFile, type DownloadOptions, type DownloadResult } from './download';
+export { sha256File } from '../util/durable-fs';
 export { extractArchive, extractZip, extractTgz } from './archive';
 export { resolveSource, DATASET_SOURCES } from './source';
 export {

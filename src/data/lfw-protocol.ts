@@ -73,6 +73,14 @@ export function parsePairs(text: string, file: string): { folds: number; perClas
   const head = take(all, 0, file, 'a header line');
   const folds = head.fields.length >= 2 ? positiveInt(head.fields[0], file, head.line, 'the fold count') : 1;
   const perClass = positiveInt(head.fields[head.fields.length - 1], file, head.line, 'the pairs-per-class count');
+  const expected = folds * perClass * 2;
+  if (all.length - 1 !== expected) {
+    throw new DatasetError(
+      `${file} line ${head.line}: the header says ${folds} fold(s) of ${perClass} matched and ${perClass} mismatched pairs ` +
+        `(${expected} pair lines), but the file has ${all.length - 1} pair lines; fix the header or restore the file`,
+      { path: file },
+    );
+  }
   const pairs: LfwPair[] = [];
   let i = 1;
   for (let fold = 0; fold < folds; fold++) {

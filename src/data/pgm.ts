@@ -49,16 +49,25 @@ function headerInt(tokens: TokenReader, field: string, file: string, min: number
   return v;
 }
 
+/** What a file that is not a PGM holds, from its first bytes. */
+function whatItIs(buf: Uint8Array): string {
+  if (buf.length === 0) return 'the file is empty (0 bytes)';
+  const b = Buffer.from(buf.subarray(0, 8));
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'it holds a JPEG image (starts with FF D8 FF), despite its name';
+  if (b.subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]))) return 'it holds a PNG image (starts with 89 50 4E 47), despite its name';
+  if (b.subarray(0, 3).toString('latin1') === 'GIF') return 'it holds a GIF image, despite its name';
+  if (buf.length === 1) return `it holds a single byte (${b.toString('hex').toUpperCase()})`;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join(' ');
+  return `it starts with bytes ${hex} (${JSON.stringify(b.toString('latin1').replace(/[^\x20-\x7e]/g, '.'))}), expected "P5" or "P2"`;
+}
+
 /**
  * Decodes a PGM (P5 or P2). Throws a DatasetError naming `file` and the reason for anything
  * malformed: wrong magic, bad header, truncated pixel data, a value above maxval.
  */
 export function decodePgm(buf: Uint8Array, file: string): GrayImage {
   if (buf.length < 2 || buf[0] !== 0x50 || (buf[1] !== 0x35 && buf[1] !== 0x32)) {
-    const magic = Buffer.from(buf.subarray(0, 2)).toString('latin1');
-    throw new DatasetError(`${file}: not a PGM image (starts with ${JSON.stringify(magic)}, expected "P5" or "P2")`, {
-      path: file,
-    });
+    throw new DatasetError(`${file}: not a PGM image: ${whatItIs(buf)}; replace it with the dataset's original file`, { path: file });
   }
   const binary = buf[1] === 0x35;
   const tokens = new TokenReader(buf);

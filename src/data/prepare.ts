@@ -3,10 +3,12 @@ import path from 'node:path';
 import type { DatasetConfig, PreprocessConfig } from '../config/schema';
 import { indexAtt } from './att';
 import { buildCache, cacheDirName, cacheKey, readCacheManifest, verifyCache, type CacheManifest } from './cache';
-import { limitIdentities, manifestHash } from './dataset-index';
+import { limitIdentities } from './dataset-index';
+import { contentFingerprint, fingerprintCacheFile } from './fingerprint';
 import type { PixelOptions } from './image';
 import { indexLfw } from './lfw';
 import { resolveSource, type ResolveSourceOptions } from './source';
+import { removeStaleTemps } from '../util/durable-fs';
 
 export interface PrepareOptions {
   /** Relative paths in the config (cacheDir, source.dir, downloadDir) are resolved against it. */
@@ -14,6 +16,8 @@ export interface PrepareOptions {
   onProgress?: (done: number, total: number, phase: string) => void;
   /** Download tuning (tests use a short back-off). */
   download?: ResolveSourceOptions['download'];
+  /** Called with the content fingerprint before any cache is read or built; throwing stops the preparation. */
+  checkFingerprint?: (d: { fingerprint: string; images: number; identities: number }) => void;
 }
 
 /** Small, JSON-able summary (it is the result of a Temporal activity). */
@@ -25,6 +29,7 @@ export interface PreparedDataset {
   height: number;
   width: number;
   channels: number;
+  /** The dataset's content fingerprint (fingerprint.ts): all images and protocol files, before maxIdentities. */
   manifestHash: string;
   /** Images left out under onBadImage 'skip'. */
   skipped: number;
@@ -66,12 +71,17 @@ export async function prepareDataset(
   opts.onProgress?.(0, 1, 'index');
   const full = cfg.name === 'att' ? await indexAtt(root) : await indexLfw(root);
   const index = limitIdentities(full, cfg.maxIdentities);
-  const hash = manifestHash(full);
+  opts.onProgress?.(1, 1, 'index');
+  const cacheDir = path.resolve(opts.projectRoot, cfg.cacheDir);
+  // The cache key holds the content fingerprint: an image edited in place never reuses a stale cache.
+  const { hash } = await contentFingerprint(full, { cacheFile: fingerprintCacheFile(cacheDir, cfg.name, root), onProgress: opts.onProgress });
+  opts.checkFingerprint?.({ fingerprint: hash, images: index.entries.length, identities: index.identities.length });
   const pixel = pixelOptions(pre);
   const key = cacheKey(cfg.name, hash, pixel, cfg.maxIdentities);
-  const cachePath = path.join(path.resolve(opts.projectRoot, cfg.cacheDir), cacheDirName(cfg.name, key));
-  opts.onProgress?.(1, 1, 'index');
+  const cachePath = path.join(cacheDir, cacheDirName(cfg.name, key));
 
+  // A build killed earlier (this cache or another key's) left its temp folder: removed once its writer is gone.
+  await removeStaleTemps(cacheDir);
   opts.onProgress?.(0, 1, 'verify');
   const problem = await verifyCache(cachePath, key);
   opts.onProgress?.(1, 1, 'verify');

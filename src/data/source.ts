@@ -1,12 +1,12 @@
 // Finds (or fetches) the raw dataset folder: config dir > unpacked download > local archive > download.
 // Unpacking goes to a temporary folder renamed into place at the end, so an unpacked folder that
 // exists is always complete.
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetConfig } from '../config/schema';
 import { extractArchive } from './archive';
-import { downloadFile, sha256File, type DownloadOptions } from './download';
+import { downloadFile, type DownloadOptions } from './download';
+import { sha256File, writeDirAtomic } from '../util/durable-fs';
 import { DatasetError, errorMessage } from './errors';
 import { LFW_PROTOCOL_FILES } from './lfw-protocol';
 
@@ -99,22 +99,15 @@ async function unpack(
   finalDir: string,
   opts: ResolveSourceOptions,
 ): Promise<void> {
-  const tmp = `${finalDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await mkdir(tmp, { recursive: true });
-  try {
-    opts.onProgress?.(0, 1, 'unpack');
+  opts.onProgress?.(0, 1, 'unpack');
+  await writeDirAtomic(path.dirname(finalDir), path.basename(finalDir), async (tmp) => {
     await extractArchive(archive, tmp);
     if (cfg.name === 'lfw') {
       const base = cfg.source.protocolUrl ?? spec.protocolUrl ?? '';
       await fetchProtocolFiles(tmp, [path.dirname(archive), path.dirname(finalDir)], base, opts.download);
     }
-    await rm(finalDir, { recursive: true, force: true });
-    await rename(tmp, finalDir);
-    opts.onProgress?.(1, 1, 'unpack');
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
+  opts.onProgress?.(1, 1, 'unpack');
 }
 
 /**

@@ -1,6 +1,8 @@
 // Shared input guards for the verification metrics. Every public metric validates its inputs
 // the same way, so a bad call fails with the function's name and the offending index.
 
+import { BadInputError } from '../errors';
+
 /** One distance per pair; smaller means "more likely the same person". */
 export type Distances = ArrayLike<number>;
 /** One label per pair: true when both images show the same person. */
@@ -19,7 +21,7 @@ export function checkPairs(fn: string, distances: Distances, labels: SameLabels)
   for (let i = 0; i < distances.length; i++) {
     const d = distances[i] as number;
     if (!Number.isFinite(d)) {
-      throw new Error(`${fn}: distances[${i}] is ${d}; every distance must be a finite number (NaN usually means a zero-norm embedding)`);
+      throw new BadInputError(`${fn}: distances[${i}] is ${d}; every distance must be a finite number (NaN usually means a zero-norm embedding)`);
     }
     if (typeof labels[i] !== 'boolean') {
       throw new Error(`${fn}: labels[${i}] is ${String(labels[i])}; labels must be booleans (true = same person)`);
@@ -37,9 +39,10 @@ export function countClasses(labels: SameLabels): { positives: number; negatives
 /** ROC-based metrics are undefined without both classes: say so instead of returning NaN. */
 export function requireBothClasses(fn: string, positives: number, negatives: number): void {
   if (positives === 0 || negatives === 0) {
-    throw new Error(
+    throw new BadInputError(
       `${fn}: needs at least one same-person and one different-person pair, got ${positives} same and ${negatives} different; ` +
-        'TAR, FAR and the ROC are undefined otherwise',
+        'TAR, FAR and the ROC are undefined otherwise. With few identities (dataset.maxIdentities) a fold can lack one kind of pair: ' +
+        'use more identities or fewer folds.',
     );
   }
 }

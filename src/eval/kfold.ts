@@ -7,6 +7,7 @@
 // - AUC is reported per test fold (mean +- std) and for the whole set;
 // - std is the population std (numpy.std), as facenet reports it.
 import type { Distances, SameLabels } from './inputs';
+import { BadInputError } from '../errors';
 import { metricsAtThreshold } from './confusion';
 import { exactRoc, rocAucOf, type ExactRoc } from './roc';
 import { selectThresholdOf, tarAtFarOf, type ThresholdCriterion } from './operating-points';
@@ -81,7 +82,7 @@ function checkFolds(folds: ArrayLike<number>, n: number): number[] {
     if (!Number.isInteger(f) || f < 0) throw new Error(`evaluateKFold: folds[${i}] is ${f}; fold numbers are integers >= 0`);
     ids.add(f);
   }
-  if (ids.size < 2) throw new Error(`evaluateKFold: found ${ids.size} fold; the protocol needs at least 2 (LFW has 10)`);
+  if (ids.size < 2) throw new BadInputError(`evaluateKFold: found ${ids.size} fold; the protocol needs at least 2 (LFW has 10)`);
   return [...ids].sort((a, b) => a - b);
 }
 

@@ -1,6 +1,8 @@
 // The backbone's options and their validation. Factories check their arguments up front so a bad
 // config fails with a sentence naming the field, not with a shape error deep inside tfjs-layers.
 
+import { BadInputError } from '../errors';
+
 export type Architecture = 'resnet18' | 'resnet34' | 'resnet50';
 export type Stem = 'standard' | 'light';
 export type StageWidths = [number, number, number, number];
@@ -34,26 +36,26 @@ function isPositiveInt(value: unknown): value is number {
 
 function expectPositiveInt(name: string, value: unknown): void {
   if (!isPositiveInt(value)) {
-    throw new Error(`Expected ${name} to be a positive integer, but got ${describe(value)}`);
+    throw new BadInputError(`Expected ${name} to be a positive integer, but got ${describe(value)}`);
   }
 }
 
 function expectOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): void {
   if (!allowed.includes(value as T)) {
-    throw new Error(`Expected ${name} to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, but got ${describe(value)}`);
+    throw new BadInputError(`Expected ${name} to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, but got ${describe(value)}`);
   }
 }
 
 function expectTuple(name: string, value: unknown, length: number, what: string): void {
   if (!Array.isArray(value) || value.length !== length || !value.every(isPositiveInt)) {
-    throw new Error(`Expected ${name} to be ${length} positive integers (${what}), but got ${describe(value)}`);
+    throw new BadInputError(`Expected ${name} to be ${length} positive integers (${what}), but got ${describe(value)}`);
   }
 }
 
 /** Throws on the first invalid option; the message names the option and the value received. */
 export function validateEmbeddingModelOptions(opts: EmbeddingModelOptions): void {
   if (opts === null || typeof opts !== 'object') {
-    throw new Error(`Expected model options to be an object, but got ${describe(opts)}`);
+    throw new BadInputError(`Expected model options to be an object, but got ${describe(opts)}`);
   }
   expectOneOf('architecture', opts.architecture, ARCHITECTURES);
   expectTuple('widths', opts.widths, 4, 'the channel widths of the four stages');
@@ -61,14 +63,14 @@ export function validateEmbeddingModelOptions(opts: EmbeddingModelOptions): void
   expectPositiveInt('embeddingDim', opts.embeddingDim);
   expectTuple('inputShape', opts.inputShape, 3, '[height, width, channels]');
   if (typeof opts.seed !== 'number' || !Number.isInteger(opts.seed) || opts.seed < 0) {
-    throw new Error(`Expected seed to be a non-negative integer, but got ${describe(opts.seed)}`);
+    throw new BadInputError(`Expected seed to be a non-negative integer, but got ${describe(opts.seed)}`);
   }
   // The standard stem divides height and width by 4 and stages 2-4 by 8 more; anything smaller than
   // 32 x 32 (8 x 8 for the light stem) would shrink to nothing before the last stage.
   const minSide = opts.stem === 'standard' ? 32 : 8;
   const [height, width] = opts.inputShape;
   if (height < minSide || width < minSide) {
-    throw new Error(
+    throw new BadInputError(
       `Expected inputShape height and width to be at least ${minSide} for the '${opts.stem}' stem, but got ${height} x ${width}`,
     );
   }

@@ -1,10 +1,12 @@
 // Scheduled retraining keeps a champion: the best model so far on the fixed evaluation protocol,
 // with the dataset manifest it was trained on. A challenger replaces it only when strictly better.
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { indexAtt, indexLfw, manifestHash, resolveSource } from '../data';
-import { writeJsonAtomic } from '../util/durable-fs';
+import { contentFingerprint, fingerprintCacheFile, indexAtt, indexLfw, resolveSource } from '../data';
+import { writeDirAtomic, writeJsonAtomic } from '../util/durable-fs';
+import { strictlyInsideDir } from '../util/paths';
+import { BadInputError } from '../errors';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { configFromRequest, type RunRequest } from './resolve';
 import { withLocalSource } from './data';
@@ -22,13 +24,14 @@ export interface ChampionRecord {
 
 const CHAMPION_FILE = 'champion.json';
 
-/** The manifest hash of the dataset a config points at (paths and sizes of every image), without preprocessing. */
+/** The content fingerprint of the dataset a config points at (SHA-256 of every file, cached by stat), without preprocessing. */
 export async function datasetFingerprint(request: Omit<RunRequest, 'runId'>, projectRoot: string): Promise<{ manifestHash: string; configName: string }> {
   const config = configFromRequest(request, projectRoot);
   const cfg = withLocalSource(config.dataset, projectRoot);
   const root = await resolveSource(cfg, { projectRoot });
   const index = cfg.name === 'att' ? await indexAtt(root) : await indexLfw(root);
-  return { manifestHash: manifestHash(index), configName: config.name };
+  const cacheFile = fingerprintCacheFile(resolve(projectRoot, cfg.cacheDir), cfg.name, root);
+  return { manifestHash: (await contentFingerprint(index, { cacheFile })).hash, configName: config.name };
 }
 
 export function readChampion(championDir: string, projectRoot: string): ChampionRecord | null {
@@ -38,22 +41,19 @@ export function readChampion(championDir: string, projectRoot: string): Champion
 }
 
 /** Copies the run's exported model into the champion folder (whole or not at all) and records it. */
-export function promoteChampion(championDir: string, runDir: string, manifest: string, projectRoot: string): ChampionRecord {
+export async function promoteChampion(championDir: string, runDir: string, manifest: string, projectRoot: string): Promise<ChampionRecord> {
   const dir = resolve(projectRoot, championDir);
   const paths = runPaths(runDir);
   const ev = latestEvalFile(runDir);
-  if (!ev) throw new Error(`${runDir} has no evaluation; only an evaluated run can become the champion.`);
-  if (!existsSync(paths.exported)) throw new Error(`${paths.exported} is missing; export the run's model before promoting it.`);
+  if (!ev) throw new BadInputError(`${runDir} has no evaluation; only an evaluated run can become the champion.`);
+  if (!existsSync(paths.exported)) throw new BadInputError(`${paths.exported} is missing; export the run's model before promoting it.`);
   readRunConfig(runDir); // refuses a folder that is not a run
   // A new folder per champion, and champion.json switched to it last: a crash at any point leaves the
   // previous champion whole and named.
   const runId = basename(paths.root);
   const previous = readChampion(championDir, projectRoot);
   const modelDir = join(dir, `model-${runId}`);
-  const staging = join(dir, `.tmp-model-${randomBytes(4).toString('hex')}`);
-  cpSync(paths.exported, staging, { recursive: true });
-  rmSync(modelDir, { recursive: true, force: true });
-  renameSync(staging, modelDir);
+  await writeDirAtomic(dir, basename(modelDir), (tmp) => cp(paths.exported, tmp, { recursive: true }));
   const record: ChampionRecord = {
     runId,
     runDir: paths.root,
@@ -64,6 +64,7 @@ export function promoteChampion(championDir: string, runDir: string, manifest: s
     promotedAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(dir, CHAMPION_FILE), record);
-  if (previous && previous.modelDir !== modelDir) rmSync(previous.modelDir, { recursive: true, force: true });
+  // champion.json is a file a user can edit: only a folder of the champion directory is ever deleted.
+  if (previous && previous.modelDir !== modelDir && strictlyInsideDir(dir, previous.modelDir)) rmSync(previous.modelDir, { recursive: true, force: true });
   return record;
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { DatasetConfig } from '../config/schema';
 import { DatasetError, prepareDataset, DATASET_SOURCES, type PreparedDataset } from '../data';
 import { readRunConfig, runPaths } from '../run/run-dir';
+import { checkRunDataset } from '../run/run-record';
 import { writeJsonAtomic } from '../util/durable-fs';
 
 export interface ProgressFn {
@@ -35,6 +36,8 @@ export async function prepareRunData(runDir: string, projectRoot: string, opts: 
     prepared = await prepareDataset(dataset, config.preprocess, {
       projectRoot,
       onProgress: (done, total, phase) => opts.onProgress?.({ phase, done, total }),
+      // Checked before the cache is built and before anything of the run is overwritten: a resumed run must not mix two datasets.
+      checkFingerprint: (d) => checkRunDataset(runDir, d, config.resume.allowDatasetChange),
     });
   } catch (err) {
     if (err instanceof DatasetError && dataset === config.dataset && !config.dataset.source.dir && !config.dataset.source.archive) {

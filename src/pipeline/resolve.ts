@@ -1,6 +1,6 @@
 // Step 1 of a run: a validated config and its run directory.
 import { resolve } from 'node:path';
-import { ConfigError, applyOverrides, loadConfig, validateConfig } from '../config/load';
+import { ConfigError, applyOverrides, loadConfig, validateConfig, workerConfigPolicy } from '../config/load';
 import type { RunConfig } from '../config/schema';
 import { openRunDir } from '../run/run-dir';
 
@@ -22,9 +22,13 @@ export interface RunPlan {
   summary: string;
 }
 
-export function configFromRequest(request: Omit<RunRequest, 'runId'>, projectRoot: string): RunConfig {
+/**
+ * The run's config, as a worker reads it: a configPath must lie under the project root or a folder of
+ * FACENET_CONFIG_DIRS (FACENET_ALLOW_ANY_CONFIG_PATH=1 lifts that), checked before the file is read.
+ */
+export function configFromRequest(request: Omit<RunRequest, 'runId'>, projectRoot: string, env: NodeJS.ProcessEnv = process.env): RunConfig {
   if (request.configPath && request.config) throw new ConfigError('Give either configPath or config, not both.');
-  if (request.configPath) return loadConfig(resolve(projectRoot, request.configPath), request.overrides ?? []);
+  if (request.configPath) return loadConfig(resolve(projectRoot, request.configPath), request.overrides ?? [], workerConfigPolicy(projectRoot, env));
   if (request.config) return validateConfig(applyOverrides(request.config as never, request.overrides ?? []), 'inline config');
   throw new ConfigError('A run needs a config: pass configPath (e.g. "configs/smoke.yml") or an inline config object.');
 }
@@ -38,8 +42,8 @@ export function describeConfig(c: RunConfig): string {
   );
 }
 
-export function resolveRun(request: RunRequest, projectRoot: string): RunPlan {
-  const config = configFromRequest(request, projectRoot);
+export function resolveRun(request: RunRequest, projectRoot: string, env: NodeJS.ProcessEnv = process.env): RunPlan {
+  const config = configFromRequest(request, projectRoot, env);
   const paths = openRunDir(resolve(projectRoot, config.runsDir), request.runId, config);
   return {
     runId: request.runId,

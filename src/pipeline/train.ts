@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { upsertMetricsRows } from '../run/metrics-log';
 import { runPaths } from '../run/run-dir';
+import { checkRunBackend } from '../run/run-record';
 import { checkpointName, type EpochSummary, type TrainingSession } from '../train';
 import type { Sessions } from './sessions';
 import type { ProgressFn } from './data';
@@ -41,7 +42,9 @@ export async function trainRunEpochs(
   if (!Number.isInteger(firstEpoch) || firstEpoch < 1) throw new Error(`Expected a first epoch >= 1, but got ${firstEpoch}.`);
   if (!Number.isInteger(lastEpoch) || lastEpoch < firstEpoch) throw new Error(`Expected a last epoch >= the first (${firstEpoch}), but got ${lastEpoch}.`);
   const paths = runPaths(runDir);
-  const { session, backend } = await sessions.openSession(runDir, cachePath);
+  const { session, config, backend } = await sessions.openSession(runDir, cachePath);
+  // A run trains on one backend and thread count (their float rounding differs): another is refused unless allowed.
+  checkRunBackend(runDir, { backend: backend.backend, threads: backend.wasmThreads ?? null }, config.resume.allowBackendChange);
   const threads = backend.wasmThreads === undefined ? '' : ` with ${backend.wasmThreads} thread${backend.wasmThreads === 1 ? '' : 's'}`;
   const ranOn = { backend: `${backend.backend}${threads}`, device: backend.device };
   opts.onProgress?.({ phase: 'starting', epoch: firstEpoch, ...range, ...ranOn });

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { writeFileAtomicSync } from '../util/durable-fs';
+import { BadInputError } from '../errors';
 
 export interface EpochRow {
   epoch: number;
@@ -23,7 +24,7 @@ export function readMetricsLog(path: string): EpochRow[] {
   if (!existsSync(path)) return [];
   const parsed = Papa.parse<Record<string, string>>(readFileSync(path, 'utf8'), { header: true, skipEmptyLines: true });
   if (parsed.errors.length) {
-    throw new Error(`${path} is not a valid metrics log (row ${parsed.errors[0]?.row}: ${parsed.errors[0]?.message}). Delete it to rebuild it from the checkpoints.`);
+    throw new BadInputError(`${path} is not a valid metrics log (row ${parsed.errors[0]?.row}: ${parsed.errors[0]?.message}). Delete it to rebuild it from the checkpoints.`);
   }
   return parsed.data.map((raw) => {
     const row: Record<string, number | null> = {};

@@ -3,7 +3,7 @@
 // the file is how the trainer learns which checkpoint pruning must keep.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileDurable, syncDir } from '../util/durable-fs';
+import { writeFileAtomic } from '../util/durable-fs';
 
 export const BEST_FILE = 'best.json';
 
@@ -43,10 +43,6 @@ export async function recordBest(
   const better = !cur || cur.metric !== r.metric || (higher ? r.value > cur.value : r.value < cur.value);
   if (!better) return null;
   const best: BestRecord = { metric: r.metric, value: r.value, checkpoint: r.checkpoint, threshold: r.threshold ?? null };
-  await fs.mkdir(checkpointsDir, { recursive: true });
-  const tmp = path.join(checkpointsDir, `.tmp-${BEST_FILE}`);
-  await writeFileDurable(tmp, JSON.stringify(best, null, 2));
-  await fs.rename(tmp, path.join(checkpointsDir, BEST_FILE));
-  await syncDir(checkpointsDir);
+  await writeFileAtomic(path.join(checkpointsDir, BEST_FILE), JSON.stringify(best, null, 2));
   return best;
 }

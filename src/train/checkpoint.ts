@@ -9,7 +9,7 @@ import type { OptimizerName } from './optimizers';
 import type { CheckpointContents, TrainingState } from './state';
 import { decodeArrays, encodeArrays, readArrays, type NamedArray, type TensorFileSpec } from './tensor-file';
 import { createHash } from 'node:crypto';
-import { sha256File, writeDirAtomic, writeFileDurable } from '../util/durable-fs';
+import { removeStaleTemps, sha256File, writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 
 export const MANIFEST_FILE = 'manifest.json';
 const NAME_RE = /^epoch-(\d{4,})(?:-step-(\d{6,}))?$/;
@@ -82,17 +82,12 @@ export async function listCheckpoints(checkpointsDir: string): Promise<string[]>
   return parsed.map((p) => p.n);
 }
 
-/** Removes `.tmp-*` directories left by a crash mid-write. Returns the names removed. */
+/**
+ * Removes the `.tmp-*` folders left by a writer that crashed mid-write (a dead pid on this host, or
+ * older than STALE_TEMP_MS), never one another live worker is still writing. Returns the names removed.
+ */
 export async function cleanTempDirs(checkpointsDir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(checkpointsDir);
-  } catch {
-    return [];
-  }
-  const tmp = names.filter((n) => n.startsWith('.tmp-'));
-  for (const n of tmp) await fs.rm(path.join(checkpointsDir, n), { recursive: true, force: true });
-  return tmp;
+  return removeStaleTemps(checkpointsDir);
 }
 
 /** Checks the manifest against the files: null when sound, else the reason it is not. */

@@ -1,8 +1,8 @@
-// Errors of the training loop that callers (activities) classify: a non-finite loss will not go
-// away on a retry, so it is marked non-retryable by name.
+// Errors of the training loop. A non-finite loss will not go away on a retry (the same seed gives the
+// same numbers): it is bad input (the config's learning rate), never retried.
+import { BadInputError } from '../errors';
 
-export class NonFiniteLossError extends Error {
-  override readonly name = 'NonFiniteLossError';
+export class NonFiniteLossError extends BadInputError {
   constructor(
     readonly epoch: number,
     readonly step: number,
@@ -27,8 +27,7 @@ export class TensorLeakError extends Error {
 }
 
 /** A checkpoint that an evaluation or export needs is missing or damaged: retrying cannot bring it back. */
-export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
+export class CheckpointError extends BadInputError {
   constructor(
     message: string,
     readonly path: string,

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { NamedArray } from './tensor-file';
+import { BadInputError } from '../errors';
 
 /** All weights (trainable and BatchNorm statistics), in the model's order, read out (not to be modified). */
 export function modelWeightsToArrays(model: LayersModel): NamedArray[] {
@@ -17,12 +18,12 @@ export function modelWeightsToArrays(model: LayersModel): NamedArray[] {
 export function setModelWeightsFromArrays(model: LayersModel, arrays: NamedArray[], source: string): void {
   const weights = model.weights;
   if (arrays.length !== weights.length) {
-    throw new Error(`${source} holds ${arrays.length} weights but the model has ${weights.length}; it was saved from a different architecture.`);
+    throw new BadInputError(`${source} holds ${arrays.length} weights but the model has ${weights.length}; it was saved from a different architecture.`);
   }
   const tensors = arrays.map((a, i) => {
     const w = weights[i]!;
     if (a.shape.join(',') !== w.shape.join(',')) {
-      throw new Error(`${source}: weight ${i} '${a.name}' has shape [${a.shape}] but the model's '${w.name}' has [${w.shape}]; check model.widths, embeddingDim and the input size.`);
+      throw new BadInputError(`${source}: weight ${i} '${a.name}' has shape [${a.shape}] but the model's '${w.name}' has [${w.shape}]; check model.widths, embeddingDim and the input size.`);
     }
     return tf.tensor(a.values, a.shape, a.dtype);
   });

@@ -80,8 +80,12 @@ test('a scheduled retrain skips unchanged data and promotes only a better model'
     assert.equal(second.challenger, null);
     assert.match(second.reason, /unchanged/);
 
-    // New data: one more image of s1. A champion that cannot be beaten stays.
-    cpSync(join(ATT, 's1', '1.pgm'), join(data, 's1', '11.pgm'));
+    // The same files with the same sizes, one image edited in place: the content fingerprint sees it.
+    // A champion that cannot be beaten stays.
+    const edited = join(data, 's1', '1.pgm');
+    const bytes = readFileSync(edited);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1]! + 1) % 256;
+    writeFileSync(edited, bytes);
     setChampionAccuracy(championDir, 1.0);
     const third = await triggerAndWait(schedule, 2);
     assert.equal(third.skipped, false);

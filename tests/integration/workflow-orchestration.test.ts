@@ -11,6 +11,7 @@ import { pipelineLogger } from '../../temporal/logger';
 import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
 import type { createActivities } from '../../activities';
 import { withErrorClassification } from '../../activities/classify-errors';
+import { ConfigError } from '../../src/config/load';
 import type { Progress, TrainInput, TrainResult } from '../../activities/types';
 import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
 
@@ -47,9 +48,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
   return withErrorClassification({
     async resolveRun(input) {
       if (opts.badConfig) {
-        const err = new Error('Invalid configs/x.yml:\n  - training.epochs: Too small; got 0');
-        err.name = 'ConfigError';
-        throw err;
+        throw new ConfigError('Invalid configs/x.yml:\n  - training.epochs: Too small; got 0');
       }
       return { runId: input.runId, runDir: `/runs/${input.runId}`, configName: 'smoke', dataset: 'att', epochs: opts.epochs, evalEvery: opts.evalEvery, backend: 'cpu', summary: 'fake' };
     },

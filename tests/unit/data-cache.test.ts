@@ -97,7 +97,7 @@ void test('a truncated PGM stops the build with its path, and nothing half-writt
     assert.match(err.message, /truncated PGM/);
     return true;
   });
-  assert.deepEqual(readdirSync(path.join(root, '.cache/preprocessed')), []);
+  assert.deepEqual(readdirSync(path.join(root, '.cache/preprocessed')).filter((n) => n !== 'fingerprints'), []);
 });
 
 void test("onBadImage 'skip' leaves the unreadable image out and says so", async () => {

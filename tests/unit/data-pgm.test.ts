@@ -43,7 +43,9 @@ void test('rejects a truncated P5 image, saying how many bytes it needed', () =>
 });
 
 void test('rejects a non-PGM file by its magic', () => {
-  rejects(Buffer.from('hello, not an image'), /not a PGM image \(starts with "he"/);
+  rejects(Buffer.from('hello, not an image'), /not a PGM image: it starts with bytes 68 65 6C 6C 6F 2C 20 6E \("hello, n"\), expected "P5" or "P2"/);
+  rejects(Buffer.alloc(0), /not a PGM image: the file is empty \(0 bytes\)/);
+  rejects(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]), /not a PGM image: it holds a JPEG image \(starts with FF D8 FF\), despite its name/);
 });
 
 void test('rejects a header that ends early, a non-numeric field, and a pixel above maxval', () => {

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { tempName } from '../../src/util/durable-fs';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -93,11 +95,14 @@ test('a checkpoint without manifest (crash before the last write) is skipped; te
   await writeCheckpoint(dir, contents(1));
   await writeCheckpoint(dir, contents(2));
   await fs.rm(path.join(dir, 'epoch-0002', 'manifest.json'));
-  await fs.mkdir(path.join(dir, '.tmp-epoch-0003-deadbeef'));
-  await fs.writeFile(path.join(dir, '.tmp-epoch-0003-deadbeef', 'weights.bin'), 'partial');
+  // The temp of a writer killed mid-write: its name carries this host and a pid that no longer runs.
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+  const leftover = tempName('epoch-0003').replace(`-${process.pid}-`, `-${deadPid}-`);
+  await fs.mkdir(path.join(dir, leftover));
+  await fs.writeFile(path.join(dir, leftover, 'weights.bin'), 'partial');
   const { checkpoint, warnings } = await loadLatestCheckpoint(dir);
   assert.equal(checkpoint?.name, 'epoch-0001');
-  assert.match(warnings.join('\n'), /Removed incomplete checkpoint write .*\.tmp-epoch-0003-deadbeef/);
+  assert.ok(warnings.join('\n').includes(`Removed incomplete checkpoint write ${path.join(dir, leftover)}`), warnings.join('\n'));
   assert.match(warnings.join('\n'), /epoch-0002 is damaged and was skipped: manifest.json is missing/);
   assert.deepEqual(await cleanTempDirs(dir), []);
   assert.deepEqual(await listCheckpoints(dir), ['epoch-0002', 'epoch-0001']);
