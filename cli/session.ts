@@ -1,0 +1,120 @@
+// What one CLI command sets up and must take down again, in order: the Temporal target (the embedded dev server
+// held through its guard, see temporal/dev-server.ts), a client connection, and, unless --detach, an in-process
+// worker with its own native connection. close() undoes them in reverse: the workers stop polling and finish,
+// then their connection closes (closing it first gives "Cannot close connection while Workers hold a reference
+// to it"), then the client's, then the server is let go (stopped when no other command holds it).
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { preloadBackend } from '../src/pipeline';
+import { fileLogger } from '../temporal/logger';
+import { ALL_ROLES, createWorkers, runWorkers } from '../temporal/workers';
+import { clientConnection, embeddedSettings, ensureSearchAttributes, resolveTemporal, workerConnection, type TemporalTarget } from '../temporal/connection';
+import { EXIT_INTERRUPTED } from './failure';
+
+export const projectRoot = process.env['FACENET_ROOT'] ?? process.cwd();
+
+export class Session {
+  private nativeConnection: NativeConnection | null = null;
+  private workersDone: Promise<unknown> | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly target: TemporalTarget,
+    readonly connection: Connection,
+    readonly client: Client,
+  ) {}
+
+  static async open(): Promise<Session> {
+    const target = await resolveTemporal();
+    try {
+      const connection = await clientConnection(target);
+      await ensureSearchAttributes(connection, target.namespace);
+      return new Session(target, connection, new Client({ connection, namespace: target.namespace }));
+    } catch (err) {
+      await target.embedded?.stop();
+      throw err;
+    }
+  }
+
+  /** Where the in-process worker's log goes (the SDK's messages; warnings are also shown above the progress). */
+  static workerLogPath(): string {
+    return join(embeddedSettings().stateDir, 'worker.log');
+  }
+
+  describeTarget(): string {
+    const t = this.target;
+    const where = t.embedded ? `embedded dev server${t.embedded.started ? '' : ' (already running for another command)'}, state in ${t.embedded.stateFile ?? 'memory'}` : 'existing server';
+    return `Temporal ${t.address} (${where}); Web UI: ${t.uiUrl ?? 'n/a'}`;
+  }
+
+  workflowUrl(workflowId: string): string {
+    return this.target.uiUrl ? `${this.target.uiUrl}/namespaces/${this.target.namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
+  }
+
+  /**
+   * Runs every worker role in this process until `until` settles. The SDK's log goes to the worker log file;
+   * its warnings also to `onWarning` (the progress view prints them above the bars).
+   */
+  async startWorker(until: Promise<unknown>, onWarning: (line: string) => void): Promise<void> {
+    // shutdownSignals []: Ctrl-C is the CLI's to handle (cancel the run, let it checkpoint), not the SDK's.
+    Runtime.install({ logger: fileLogger(Session.workerLogPath(), onWarning), shutdownSignals: [] });
+    this.nativeConnection = await workerConnection(this.target);
+    const workers: Worker[] = await createWorkers({
+      connection: this.nativeConnection,
+      namespace: this.target.namespace,
+      roles: ALL_ROLES,
+      activities: createActivities({ projectRoot }),
+    });
+    await preloadBackend(); // after createWorkers, as in worker.ts
+    this.workersDone = runWorkers(workers, until.catch(() => undefined)).catch((err: unknown) => onWarning(`worker stopped: ${String(err)}`));
+  }
+
+  /** Takes everything down in order (see the top of this file). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.workersDone;
+    await this.nativeConnection?.close();
+    await this.connection.close();
+    await this.target.embedded?.stop();
+  }
+
+  /** The second Ctrl-C: lets go of everything at once and exits (the guard stops the server if nobody else holds it). */
+  forceExit(): never {
+    this.target.embedded?.abandon();
+    process.exit(EXIT_INTERRUPTED);
+  }
+}
+
+/**
+ * Ctrl-C (and SIGTERM): the first calls `first` (cancel and wait), a second one `force`. One keypress can be
+ * delivered twice (the terminal signals the whole foreground process group, and tsx relays it to its child),
+ * so a second signal within 500 ms of the first is taken as the same one.
+ */
+export function onInterrupt(first: () => void, force: () => void): () => void {
+  let firstAt: number | null = null;
+  const handler = () => {
+    const now = Date.now();
+    if (firstAt === null) {
+      firstAt = now;
+      first();
+    } else if (now - firstAt > 500) force();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+/** An argument as a shell would need it (for the commands the CLI prints for copying). */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=,@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export function setFlags(flag: string, values: readonly string[]): string[] {
+  return values.flatMap((v) => [flag, v]);
+}
