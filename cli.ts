@@ -114,8 +114,8 @@ async function runCommand(opts: RunOptions): Promise<void> {
       },
       () => {
         view.close();
-        console.log(`\nStopping at once. The run is left as its last checkpoint; resume with: ${resume}`);
-        session.forceExit();
+        console.log(`\nStopping at once: the run is terminated and stays at its last checkpoint. Resume with: ${resume}`);
+        session.forceExit(() => handle.terminate('stopped at once by a second Ctrl-C'));
       },
     );
     try {
@@ -128,6 +128,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
       for (const line of describeResult(summary)) console.log(`  ${line}`);
     } catch (err) {
       view.close();
+      if (session.exiting) await new Promise(() => undefined); // a second Ctrl-C: forceExit ends the process
       if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
         if (interrupted) console.log(`Cancelled; the latest checkpoint is kept. Resume with: ${resume}`);
         else console.log(`Run ${workflowId} was cancelled (not by this command). Resume with: ${resume}`);

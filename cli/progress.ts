@@ -90,7 +90,7 @@ export function runLine(s: RunSnapshot, eta: EtaEstimator): RunLine {
       step !== undefined && steps ? `step ${step}/${steps}` : 'starting',
       num(beat.loss) !== undefined ? `loss ${(beat.loss as number).toFixed(4)}` : null,
       num(beat.imagesPerSecond) !== undefined ? `${(beat.imagesPerSecond as number).toFixed(1)} img/s` : null,
-      left !== undefined ? `ETA ${formatDuration(left)}` : null,
+      left !== undefined ? `ETA ${left < 1 ? '< 1 s' : formatDuration(left)}` : null,
     ].filter(Boolean);
     const done = (beat.epoch - 1 + (step !== undefined && steps ? step / steps : 0)) / Math.max(total, 1);
     return { fraction: Math.min(1, Math.max(0, done)), text: parts.join(' | ') + best };
@@ -161,6 +161,7 @@ export class ProgressView {
 
   /** Stops the bars (their last state stays on screen) and gives the console back. */
   close(): void {
+    this.multi?.update(); // prints the lines logged since the last redraw
     this.multi?.stop();
     this.multi = null;
     this.bars.clear();

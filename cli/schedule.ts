@@ -196,7 +196,7 @@ async function serve(id: string, how: { trigger: boolean; once: boolean; detach?
       () => {
         view.close();
         console.log('\nStopping at once.');
-        session.forceExit();
+        session.forceExit(async () => current?.terminate('stopped at once by a second Ctrl-C'));
       },
     );
     try {

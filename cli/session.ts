@@ -19,6 +19,8 @@ export class Session {
   private nativeConnection: NativeConnection | null = null;
   private workersDone: Promise<unknown> | null = null;
   private closed = false;
+  /** Set by forceExit: the process is about to exit, nothing more is reported. */
+  exiting = false;
 
   private constructor(
     readonly target: TemporalTarget,
@@ -81,10 +83,18 @@ export class Session {
     await this.target.embedded?.stop();
   }
 
-  /** The second Ctrl-C: lets go of everything at once and exits (the guard stops the server if nobody else holds it). */
-  forceExit(): never {
-    this.target.embedded?.abandon();
-    process.exit(EXIT_INTERRUPTED);
+  /**
+   * The second Ctrl-C: `last` (terminating the workflow, so that the next start resumes it at once instead of
+   * waiting for the lost activity's heartbeat timeout) gets at most 2 s; then everything is let go and the
+   * process exits (the guard stops the server if no other command holds it).
+   */
+  forceExit(last?: () => Promise<unknown>): void {
+    this.exiting = true;
+    const deadline = new Promise((r) => setTimeout(r, 2000));
+    void Promise.race([last?.().catch(() => undefined), deadline]).finally(() => {
+      this.target.embedded?.abandon();
+      process.exit(EXIT_INTERRUPTED);
+    });
   }
 }
 

@@ -175,8 +175,8 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
       },
       () => {
         view.close();
-        console.log(`\nStopping at once. Resume with: ${resume}`);
-        session.forceExit();
+        console.log(`\nStopping at once: the sweep and its trials are terminated and stay at their last checkpoints. Resume with: ${resume}`);
+        session.forceExit(() => handle.terminate('stopped at once by a second Ctrl-C'));
       },
     );
     try {
@@ -190,6 +190,7 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
       if (summary.trials.some((t) => t.error !== null)) process.exitCode = EXIT_FAILURE;
     } catch (err) {
       view.close();
+      if (session.exiting) await new Promise(() => undefined); // a second Ctrl-C: forceExit ends the process
       if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
         console.log(`${interrupted ? 'Cancelled' : `Sweep ${id} was cancelled (not by this command)`}; finished trials and checkpoints are kept. Resume with: ${resume}`);
         process.exitCode = EXIT_INTERRUPTED;

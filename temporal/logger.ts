@@ -3,6 +3,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { inspect } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
 
 function expected(entry: LogEntry): boolean {
@@ -26,12 +27,21 @@ export function fileLogger(file: string, onWarning: (line: string) => void, leve
   return new DefaultLogger(level, (entry) => {
     if (expected(entry)) return;
     const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-    const meta = entry.meta === undefined ? '' : ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}`;
-    appendFileSync(file, `${time} [${entry.level}] ${entry.message}${meta}\n`);
-    if (entry.level === 'WARN' || entry.level === 'ERROR') {
-      const failure = (entry.meta as { error?: unknown } | undefined)?.error;
-      const why = failure instanceof Error ? `: ${failure.message.split('\n')[0]}` : '';
-      onWarning(`worker ${entry.level.toLowerCase()}: ${entry.message}${why} (details in ${file})`);
+    const details = entry.meta === undefined ? '' : ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}`;
+    appendFileSync(file, `${time} [${entry.level}] ${entry.message}${details}\n`);
+    if (entry.level !== 'WARN' && entry.level !== 'ERROR') return;
+    // A failed workflow, or an activity failure that will not be retried, reaches the command as the run's
+    // failure (printed with its cause): only what it would not see is worth a line here.
+    if (entry.message === 'Workflow failed') return;
+    const meta = (entry.meta ?? {}) as { error?: unknown; activityType?: string; attempt?: number };
+    const failure = meta.error;
+    if (entry.message === 'Activity failed') {
+      if (failure instanceof ApplicationFailure && failure.nonRetryable) return;
+      const why = failure instanceof Error ? failure.message.split('\n')[0] : String(failure);
+      onWarning(`worker: activity ${meta.activityType ?? ''} failed (attempt ${meta.attempt ?? '?'}; retrying): ${why} (details in ${file})`);
+      return;
     }
+    const why = failure instanceof Error ? `: ${failure.message.split('\n')[0]}` : '';
+    onWarning(`worker ${entry.level.toLowerCase()}: ${entry.message}${why} (details in ${file})`);
   });
 }
