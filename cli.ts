@@ -17,7 +17,7 @@ import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { loadConfig } from './src/config/load';
 import { EXIT_INTERRUPTED, explainFailure } from './cli/failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './cli/progress';
-import { onInterrupt, Session, setFlags, shellQuote } from './cli/session';
+import { detachedNote, onInterrupt, Session, setFlags, shellQuote } from './cli/session';
 import { registerSweep, sweepStatus } from './cli/sweep';
 import { registerSchedule } from './cli/schedule';
 
@@ -26,6 +26,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 
 interface RunOptions {
   config: string;
@@ -101,6 +102,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
     }
     if (opts.detach) {
       console.log(`Detached: a worker (npm run worker) runs it. Follow it with: npm run facenet -- status ${workflowId}`);
+      if (session.target.embedded?.started) console.log(detachedNote);
       return;
     }
 

@@ -62,7 +62,14 @@ export function registerSchedule(program: Command, collect: (value: string, prev
     .command('trigger <scheduleId>')
     .description('start one retrain now and follow it (with an in-process worker)')
     .option('--detach', 'only start it; a worker (npm run worker) runs it')
-    .action((id: string, o: { detach?: boolean }) => serve(id, { trigger: true, once: true, detach: o.detach }));
+    .action(async (id: string, o: { detach?: boolean }) => {
+      const session = await Session.open();
+      try {
+        await serve(session, id, { trigger: true, once: true, detach: o.detach });
+      } finally {
+        await session.close();
+      }
+    });
 }
 
 function checkInterval(every: string): void {
@@ -88,21 +95,35 @@ async function withSchedule(id: string, act: (h: ScheduleHandle) => Promise<void
   }
 }
 
+function formatInterval(every: unknown): string {
+  const ms = typeof every === 'number' ? every : msToNumber(every as '1d');
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 async function listCommand(): Promise<void> {
   const session = await Session.open();
   try {
-    let any = false;
-    for await (const s of session.client.schedule.list()) {
-      any = true;
-      const every = s.spec?.intervals?.map((i) => `every ${String(i.every)}`).join(', ') ?? '';
+    const ids: string[] = [];
+    for await (const s of session.client.schedule.list()) ids.push(s.scheduleId);
+    // The list comes from the visibility store, which lags a pause by a moment: each schedule is described.
+    for (const id of ids) {
+      const s = await session.client.schedule
+        .getHandle(id)
+        .describe()
+        .catch((err: unknown) => (err instanceof ScheduleNotFoundError ? null : Promise.reject(err)));
+      if (!s) continue; // just deleted
+      const every = s.spec.intervals?.map((i) => `every ${formatInterval(i.every)}`).join(', ') ?? '';
       const next = s.info.nextActionTimes[0]?.toISOString() ?? '-';
       const last = s.info.recentActions[s.info.recentActions.length - 1];
       console.log(
-        `${s.scheduleId}: ${s.state.paused ? `paused (${s.state.note ?? ''})` : 'active'}, ${every}, next ${next}` +
+        `${id}: ${s.state.paused ? `paused (${s.state.note ?? ''})` : 'active'}, ${every}, next ${s.state.paused ? '-' : next}` +
           (last ? `, last started ${last.takenAt.toISOString()} (${last.action.workflow.workflowId})` : ''),
       );
     }
-    if (!any) console.log('No schedules. Create one with: npm run facenet -- schedule --config <config> --every 7d');
+    if (ids.length === 0) console.log('No schedules. Create one with: npm run facenet -- schedule --config <config> --every 7d');
   } finally {
     await session.close();
   }
@@ -113,6 +134,7 @@ async function createCommand(opts: CreateOptions): Promise<void> {
   checkInterval(opts.every);
   const session = await Session.open();
   try {
+    console.log(session.describeTarget());
     const input: RetrainInput = { configPath: opts.config, overrides: opts.set, championDir: opts.champion, warmStart: Boolean(opts.warmStart) };
     const spec = { intervals: [{ every: opts.every as '1d' }] };
     const action = { type: 'startWorkflow' as const, workflowType: 'retrainFaceNet', taskQueue: WORKFLOW_TASK_QUEUE, args: [input] };
@@ -127,14 +149,14 @@ async function createCommand(opts: CreateOptions): Promise<void> {
       await session.client.schedule.getHandle(opts.id).update((previous) => ({ ...previous, spec, action }));
       console.log(`Updated schedule ${opts.id}: retrainFaceNet every ${opts.every}.`);
     }
+    if (opts.detach) {
+      console.log(`Detached: the schedule starts runs only while a worker (npm run worker) and the server run. Start one now with: npm run facenet -- schedule trigger ${opts.id}`);
+      return;
+    }
+    await serve(session, opts.id, { trigger: Boolean(opts.now), once: false });
   } finally {
     await session.close();
   }
-  if (opts.detach) {
-    console.log(`Detached: the schedule starts runs only while a worker (npm run worker) and the server run. Start one now with: npm run facenet -- schedule trigger ${opts.id}`);
-    return;
-  }
-  await serve(opts.id, { trigger: Boolean(opts.now), once: false });
 }
 
 function followRetrain(handle: WorkflowHandle, view: ProgressView, result: Promise<unknown>): Promise<void> {
@@ -166,8 +188,7 @@ function describeRetrain(r: RetrainResult): string {
  * Serves a schedule with an in-process worker: follows each retrain it starts (after triggering one when asked),
  * until Ctrl-C, or after the first one when `once`.
  */
-async function serve(id: string, how: { trigger: boolean; once: boolean; detach?: boolean }): Promise<void> {
-  const session = await Session.open();
+async function serve(session: Session, id: string, how: { trigger: boolean; once: boolean; detach?: boolean }): Promise<void> {
   const view = new ProgressView();
   try {
     const schedule = session.client.schedule.getHandle(id);
@@ -240,6 +261,5 @@ async function serve(id: string, how: { trigger: boolean; once: boolean; detach?
     }
   } finally {
     view.close();
-    await session.close();
   }
 }

@@ -120,6 +120,11 @@ export function onInterrupt(first: () => void, force: () => void): () => void {
   };
 }
 
+/** With the embedded default nothing runs once the last command lets go of the server. */
+export const detachedNote =
+  'Note: this command started the embedded server, and it stops with this command: the workflow waits (in the database) ' +
+  'until `npm run worker` runs, which starts the server again and serves it.';
+
 /** An argument as a shell would need it (for the commands the CLI prints for copying). */
 export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=,@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;

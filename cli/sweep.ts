@@ -9,7 +9,7 @@ import { WORKFLOW_TASK_QUEUE } from '../temporal/task-queues';
 import { loadConfig } from '../src/config/load';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, UsageError, explainFailure } from './failure';
 import { EtaEstimator, ProgressView, runLine, snapshot, type RunLine } from './progress';
-import { onInterrupt, Session, setFlags, shellQuote } from './session';
+import { detachedNote, onInterrupt, Session, setFlags, shellQuote } from './session';
 
 interface SweepOptions {
   config: string;
@@ -163,6 +163,7 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
     if (opts.detach) {
       console.log(`Trial runs: ${trials.map((_, i) => `${id}-trial-${i}`).join(', ')}`);
       console.log(`Detached: a worker (npm run worker) runs the trials. Follow with: npm run facenet -- status ${id}`);
+      if (session.target.embedded?.started) console.log(detachedNote);
       return;
     }
     const result = handle.result() as Promise<SweepResult>;
