@@ -15,7 +15,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Progress, TrainInput, TrainResult } from './activities/types';
 import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { loadConfig } from './src/config/load';
-import { EXIT_INTERRUPTED, explainFailure } from './cli/failure';
+import { EXIT_INTERRUPTED, UsageError, explainFailure } from './cli/failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './cli/progress';
 import { detachedNote, onInterrupt, Session, setFlags, shellQuote } from './cli/session';
 import { registerSweep, sweepStatus } from './cli/sweep';
@@ -155,7 +155,7 @@ async function statusCommand(workflowId: string): Promise<void> {
   try {
     const handle = session.client.workflow.getHandle(workflowId);
     const desc = await handle.describe().catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) throw new Error(`No workflow ${workflowId}; list runs with: temporal workflow list --query "WorkflowType='trainFaceNet'"`);
+      if (err instanceof WorkflowNotFoundError) throw new UsageError(`No workflow ${workflowId}; list runs with: temporal workflow list --query "WorkflowType='trainFaceNet'"`);
       throw err;
     });
     console.log(`${desc.type} ${workflowId}: ${desc.status.name}, started ${desc.startTime.toISOString()}${desc.closeTime ? `, closed ${desc.closeTime.toISOString()}` : ''}`);
@@ -173,7 +173,7 @@ async function statusCommand(workflowId: string): Promise<void> {
       await handle.result().catch((err: unknown) => console.log(`  ${explainFailure(err).message}`));
     }
     const memo = desc.memo as { runDir?: string } | undefined;
-    if (memo?.runDir) console.log(`  run dir: ${memo.runDir}`);
+    if (memo?.runDir && desc.status.name !== 'COMPLETED') console.log(`  run dir: ${memo.runDir}`);
   } finally {
     await session.close();
   }
