@@ -10,14 +10,13 @@
 // resume; a second Ctrl-C stops at once. Exit codes: 0 done, 1 failed, 2 bad input (fix the config, run id or
 // data: retrying cannot help), 130 interrupted.
 import { Command } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Progress, TrainInput, TrainResult } from './activities/types';
 import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { loadConfig } from './src/config/load';
-import { EXIT_INTERRUPTED, UsageError, explainFailure } from './cli/failure';
+import { UsageError, explainFailure } from './cli/failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './cli/progress';
-import { detachedNote, onInterrupt, Session, setFlags, shellQuote } from './cli/session';
+import { detachedNote, Session, setFlags, shellQuote, statusOf, supervise } from './cli/session';
 import { registerSweep, sweepStatus } from './cli/sweep';
 import { registerSchedule } from './cli/schedule';
 
@@ -84,7 +83,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
     // A run id that names a running run follows it; a finished one is not trained again; a cancelled or
     // failed one is resumed by a new execution, which reads back what its checkpoints and files hold.
     let handle: WorkflowHandle = client.workflow.getHandle(workflowId);
-    const status = await handle.describe().then((d) => d.status.name, (err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
+    const status = await statusOf(handle);
     if (status === 'COMPLETED') {
       const result = (await handle.result()) as TrainResult;
       console.log(`Run ${workflowId} has already finished; nothing to do. Its results:`);
@@ -96,54 +95,35 @@ async function runCommand(opts: RunOptions): Promise<void> {
       console.log(`Run ${workflowId} is already running: following it (Ctrl-C cancels it). ${session.workflowUrl(workflowId)}`);
     } else {
       const input: TrainInput = { configPath: opts.config, overrides: opts.set, runId: workflowId };
-      handle = await client.workflow.start('trainFaceNet', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId, args: [input] });
-      const again = status ? ` (resuming: its last execution ended ${status.toLowerCase()})` : '';
-      console.log(`Started workflow ${workflowId}${again}: ${session.workflowUrl(workflowId)}`);
+      try {
+        handle = await client.workflow.start('trainFaceNet', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId, args: [input] });
+        const again = status ? ` (resuming: its last execution ended ${status.toLowerCase()})` : '';
+        console.log(`Started workflow ${workflowId}${again}: ${session.workflowUrl(workflowId)}`);
+      } catch (err) {
+        // Another command started it a moment ago: follow that one.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        console.log(`Run ${workflowId} was just started by another command: following it (Ctrl-C cancels it).`);
+      }
     }
     if (opts.detach) {
       console.log(`Detached: a worker (npm run worker) runs it. Follow it with: npm run facenet -- status ${workflowId}`);
       if (session.target.embedded?.started) console.log(detachedNote);
       return;
     }
-
-    const result = handle.result() as Promise<TrainResult>;
-    let interrupted = false;
-    const removeHandler = onInterrupt(
-      () => {
-        interrupted = true;
-        view.log(`Cancelling… training stops after a checkpoint (Ctrl-C again to stop at once). Resume with: ${resume}`);
-        handle.cancel().catch((err: unknown) => view.log(`Could not cancel: ${explainFailure(err).message}`));
+    const followed = handle;
+    await supervise<TrainResult>({
+      session,
+      view,
+      handle,
+      name: `Run ${workflowId}`,
+      resume,
+      cancelling: 'training stops after a checkpoint',
+      follow: (result) => followRun(followed, view, workflowId, result),
+      done: (summary) => {
+        console.log(`Run ${workflowId} finished (${summary.epochs} epochs${summary.stoppedEarly ? ', stopped early' : ''}).`);
+        for (const line of describeResult(summary)) console.log(`  ${line}`);
       },
-      () => {
-        view.close();
-        console.log(`\nStopping at once: the run is terminated and stays at its last checkpoint. Resume with: ${resume}`);
-        session.forceExit(() => handle.terminate('stopped at once by a second Ctrl-C'));
-      },
-    );
-    try {
-      view.start();
-      await session.startWorker(result, (line) => view.log(line));
-      view.log(`Worker log: ${Session.workerLogPath()}`);
-      await followRun(handle, view, workflowId, result);
-      const summary = await result.finally(() => view.close());
-      console.log(`Run ${workflowId} finished (${summary.epochs} epochs${summary.stoppedEarly ? ', stopped early' : ''}).`);
-      for (const line of describeResult(summary)) console.log(`  ${line}`);
-    } catch (err) {
-      view.close();
-      if (session.exiting) await new Promise(() => undefined); // a second Ctrl-C: forceExit ends the process
-      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
-        if (interrupted) console.log(`Cancelled; the latest checkpoint is kept. Resume with: ${resume}`);
-        else console.log(`Run ${workflowId} was cancelled (not by this command). Resume with: ${resume}`);
-        process.exitCode = EXIT_INTERRUPTED;
-        return;
-      }
-      const { message, exitCode } = explainFailure(err);
-      console.error(`Run ${workflowId} failed: ${message}`);
-      if (exitCode === 1) console.error(`Once the cause is fixed, resume with: ${resume}`);
-      process.exitCode = exitCode;
-    } finally {
-      removeHandler();
-    }
+    });
   } finally {
     view.close();
     await session.close();

@@ -113,7 +113,7 @@ function activityDetail(a: { name: string; details: Record<string, unknown> }): 
 export class ProgressView {
   private readonly tty: boolean;
   private readonly bars = new Map<string, SingleBar>();
-  private readonly lastText = new Map<string, string>();
+  private readonly lastPlain = new Map<string, { headline: string; text: string; at: number }>();
   private multi: MultiBar | null = null;
   private restoreConsole: (() => void) | null = null;
 
@@ -145,8 +145,13 @@ export class ProgressView {
 
   update(key: string, line: RunLine): void {
     if (!this.tty) {
-      if (this.lastText.get(key) !== line.text) this.out.write(`${key}: ${line.text}\n`);
-      this.lastText.set(key, line.text);
+      // A log, not a screen: a line when the epoch or phase changes, else at most every 10 s.
+      const headline = line.text.split(' | ')[0] ?? '';
+      const last = this.lastPlain.get(key);
+      if (!last || (last.headline !== headline && line.text !== last.text) || (Date.now() - last.at >= 10_000 && line.text !== last.text)) {
+        this.out.write(`${key}: ${line.text}\n`);
+        this.lastPlain.set(key, { headline, text: line.text, at: Date.now() });
+      }
       return;
     }
     this.multi ??= new MultiBar(

@@ -257,6 +257,7 @@ async function serve(session: Session, id: string, how: { trigger: boolean; once
         process.exitCode = EXIT_INTERRUPTED;
       }
     } finally {
+      stopIdle(); // the in-process worker stops with the command, also after an error
       removeHandler();
     }
   } finally {

@@ -4,14 +4,16 @@
 // then their connection closes (closing it first gives "Cannot close connection while Workers hold a reference
 // to it"), then the client's, then the server is let go (stopped when no other command holds it).
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { preloadBackend } from '../src/pipeline';
 import { fileLogger } from '../temporal/logger';
 import { ALL_ROLES, createWorkers, runWorkers } from '../temporal/workers';
 import { clientConnection, embeddedSettings, ensureSearchAttributes, resolveTemporal, workerConnection, type TemporalTarget } from '../temporal/connection';
-import { EXIT_INTERRUPTED } from './failure';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, explainFailure } from './failure';
+import type { ProgressView } from './progress';
 
 export const projectRoot = process.env['FACENET_ROOT'] ?? process.cwd();
 
@@ -132,4 +134,75 @@ export function shellQuote(arg: string): string {
 
 export function setFlags(flag: string, values: readonly string[]): string[] {
   return values.flatMap((v) => [flag, v]);
+}
+
+/** The status of the latest execution with this workflow id (RUNNING, COMPLETED, CANCELLED, ...), or null when there is none. */
+export async function statusOf(handle: WorkflowHandle): Promise<string | null> {
+  try {
+    return (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+export interface Supervised<T> {
+  session: Session;
+  view: ProgressView;
+  handle: WorkflowHandle;
+  /** How messages name it: "Run x", "Sweep x". */
+  name: string;
+  /** The command that resumes it. */
+  resume: string;
+  /** What a cancellation does, after "Cancelling… ". */
+  cancelling: string;
+  /** Shows progress until `result` settles. */
+  follow(result: Promise<T>): Promise<void>;
+  /** Prints the result. */
+  done(result: T): void;
+}
+
+/**
+ * Runs a started workflow to its end with the in-process worker, as `run` and `sweep` do: progress while it runs,
+ * Ctrl-C cancels it (and waits for the checkpoint), a second Ctrl-C terminates it and exits at once; the end is
+ * reported with the root cause of a failure and the exit code (failure.ts).
+ */
+export async function supervise<T>(s: Supervised<T>): Promise<void> {
+  const result = s.handle.result() as Promise<T>;
+  let interrupted = false;
+  const removeHandler = onInterrupt(
+    () => {
+      interrupted = true;
+      s.view.log(`Cancelling… ${s.cancelling} (Ctrl-C again to stop at once). Resume with: ${s.resume}`);
+      s.handle.cancel().catch((err: unknown) => s.view.log(`Could not cancel: ${explainFailure(err).message}`));
+    },
+    () => {
+      s.view.close();
+      console.log(`\nStopping at once: ${s.name} is terminated and keeps its last checkpoint. Resume with: ${s.resume}`);
+      s.session.forceExit(() => s.handle.terminate('stopped at once by a second Ctrl-C'));
+    },
+  );
+  try {
+    s.view.start();
+    await s.session.startWorker(result, (line) => s.view.log(line));
+    s.view.log(`Worker log: ${Session.workerLogPath()}`);
+    await s.follow(result);
+    const value = await result.finally(() => s.view.close());
+    s.done(value);
+  } catch (err) {
+    s.view.close();
+    if (s.session.exiting) await new Promise(() => undefined); // a second Ctrl-C: forceExit ends the process
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      if (interrupted) console.log(`Cancelled; the latest checkpoint is kept. Resume with: ${s.resume}`);
+      else console.log(`${s.name} was cancelled (not by this command). Resume with: ${s.resume}`);
+      process.exitCode = EXIT_INTERRUPTED;
+      return;
+    }
+    const { message, exitCode } = explainFailure(err);
+    console.error(`${s.name} failed: ${message}`);
+    if (exitCode === EXIT_FAILURE) console.error(`Once the cause is fixed, resume with: ${s.resume}`);
+    process.exitCode = exitCode;
+  } finally {
+    removeHandler();
+  }
 }

@@ -1,15 +1,14 @@
 // `facenet sweep`: a hyper-parameter sweep (the sweepFaceNet workflow: one child trainFaceNet per trial, a few
 // at a time) run like `run`: an in-process worker, one progress line per trial, a summary table at the end.
 import type { Command } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
 import type { SweepTrialState } from '../workflows/sweep';
 import { WORKFLOW_TASK_QUEUE } from '../temporal/task-queues';
 import { loadConfig } from '../src/config/load';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, UsageError, explainFailure } from './failure';
+import { EXIT_FAILURE, UsageError } from './failure';
 import { EtaEstimator, ProgressView, runLine, snapshot, type RunLine } from './progress';
-import { detachedNote, onInterrupt, Session, setFlags, shellQuote } from './session';
+import { detachedNote, Session, setFlags, shellQuote, statusOf, supervise } from './session';
 
 interface SweepOptions {
   config: string;
@@ -146,7 +145,7 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
     const id = opts.id ?? `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     const resume = resumeCommand(opts, id);
     let handle: WorkflowHandle = client.workflow.getHandle(id);
-    const status = await handle.describe().then((d) => d.status.name, (err: unknown) => (err instanceof WorkflowNotFoundError ? null : Promise.reject(err)));
+    const status = await statusOf(handle);
     if (status === 'COMPLETED') {
       const result = (await handle.result()) as SweepResult;
       console.log(`Sweep ${id} has already finished:`);
@@ -166,43 +165,21 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
       if (session.target.embedded?.started) console.log(detachedNote);
       return;
     }
-    const result = handle.result() as Promise<SweepResult>;
-    let interrupted = false;
-    const removeHandler = onInterrupt(
-      () => {
-        interrupted = true;
-        view.log(`Cancelling… every running trial stops after a checkpoint (Ctrl-C again to stop at once). Resume with: ${resume}`);
-        handle.cancel().catch((err: unknown) => view.log(`Could not cancel: ${explainFailure(err).message}`));
+    const followed = handle;
+    await supervise<SweepResult>({
+      session,
+      view,
+      handle,
+      name: `Sweep ${id}`,
+      resume,
+      cancelling: 'every running trial stops after a checkpoint; finished trials are kept',
+      follow: (result) => followSweep(followed, view, result),
+      done: (summary) => {
+        console.log(`Sweep ${id} finished:`);
+        for (const line of sweepTable(summary.trials, summary.best)) console.log(line);
+        if (summary.trials.some((t) => t.error !== null)) process.exitCode = EXIT_FAILURE;
       },
-      () => {
-        view.close();
-        console.log(`\nStopping at once: the sweep and its trials are terminated and stay at their last checkpoints. Resume with: ${resume}`);
-        session.forceExit(() => handle.terminate('stopped at once by a second Ctrl-C'));
-      },
-    );
-    try {
-      view.start();
-      await session.startWorker(result, (line) => view.log(line));
-      view.log(`Worker log: ${Session.workerLogPath()}`);
-      await followSweep(handle, view, result);
-      const summary = await result.finally(() => view.close());
-      console.log(`Sweep ${id} finished:`);
-      for (const line of sweepTable(summary.trials, summary.best)) console.log(line);
-      if (summary.trials.some((t) => t.error !== null)) process.exitCode = EXIT_FAILURE;
-    } catch (err) {
-      view.close();
-      if (session.exiting) await new Promise(() => undefined); // a second Ctrl-C: forceExit ends the process
-      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
-        console.log(`${interrupted ? 'Cancelled' : `Sweep ${id} was cancelled (not by this command)`}; finished trials and checkpoints are kept. Resume with: ${resume}`);
-        process.exitCode = EXIT_INTERRUPTED;
-        return;
-      }
-      const { message, exitCode } = explainFailure(err);
-      console.error(`Sweep ${id} failed: ${message}`);
-      process.exitCode = exitCode;
-    } finally {
-      removeHandler();
-    }
+    });
   } finally {
     view.close();
     await session.close();

@@ -10,7 +10,7 @@
 //
 //   node --require tsx/cjs temporal/dev-server-guard.ts '<GuardSpec as JSON>'
 import { spawn } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { openSync, rmSync } from 'node:fs';
 
 export interface GuardSpec {
@@ -39,7 +39,7 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-function listen(path: string, onConnection: (s: Socket) => void): Promise<ReturnType<typeof createServer> | null> {
+function listen(path: string, onConnection: (s: Socket) => void): Promise<Server | null> {
   return new Promise((resolve, reject) => {
     const server = createServer(onConnection);
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -64,6 +64,8 @@ async function main(spec: GuardSpec): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    // Nobody joins a server that is going away: a command starting now gets a new one (see DevServer.launch).
+    listener?.close();
     const child = serverProcess;
     if (!child || child.exitCode !== null || child.signalCode !== null) return finish(0);
     child.kill('SIGTERM');
@@ -80,7 +82,8 @@ async function main(spec: GuardSpec): Promise<void> {
     } else if (answer) socket.end('kept\n');
   };
 
-  const listener = await listen(spec.socketPath, (socket) => {
+  let listener: Server | null = null;
+  listener = await listen(spec.socketPath, (socket) => {
     socket.on('error', () => undefined);
     if (stopping) {
       socket.end('stopping\n');
@@ -97,7 +100,7 @@ async function main(spec: GuardSpec): Promise<void> {
   if (!listener) process.exit(ALREADY_GUARDED);
 
   const finish = (code: number) => {
-    listener.close();
+    listener?.close();
     rmSync(spec.socketPath, { force: true });
     for (const s of [...holders, ...leaving]) s.destroy();
     process.exit(code);

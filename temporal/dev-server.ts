@@ -123,13 +123,20 @@ export class DevServer {
         socket = await connectTo(socketPath);
         if (!socket) await Promise.race([sleep(50), exited]);
       }
-      if (!socket) {
-        if ((await exited) === ALREADY_GUARDED) continue; // another command started one meanwhile: join it
+      if (!socket && (await exited) === ALREADY_GUARDED) continue; // another command started one meanwhile: join it
+      if (socket) {
+        this.hold(socket);
+        this.started = true;
+        try {
+          return await this.waitUntilReady(guard);
+        } catch (err) {
+          if (guard.exitCode === null || attempt === 2) throw err;
+        }
+      } else if (attempt === 2) {
         throw new Error(`temporal server start-dev exited with code ${guard.exitCode} (port ${this.port} busy?)` + (this.options.logFile ? `; see ${this.options.logFile}` : ''));
       }
-      this.hold(socket);
-      this.started = true;
-      return this.waitUntilReady(guard);
+      // The server of a command that just ended may hold the port for a moment longer: try again.
+      await sleep(1000);
     }
     throw new Error(`Could not start or join the Temporal dev server on port ${this.port}; see ${socketPath}`);
   }
