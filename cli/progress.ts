@@ -6,6 +6,7 @@
 // warnings) goes above the bars; without a terminal (CI, a log file) one plain line per change.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Progress } from '../activities/types';
 import { formatDuration } from '../src/util/duration';
 
@@ -27,7 +28,7 @@ export const TRAIN_ACTIVITY = 'trainEpochs';
 export interface RunSnapshot {
   progress: Progress | null;
   /** The pending activity and its last heartbeat details, if one runs. */
-  activity: { name: string; details: Record<string, unknown> } | null;
+  activity: { name: string; details: Record<string, unknown>; waiting?: boolean } | null;
 }
 
 /** Reads the progress query and the running activity's heartbeat; a query that cannot be answered yet is null. */
@@ -44,7 +45,9 @@ export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
     } catch {
       // not JSON: show the activity without details
     }
-    activity = { name: running.activityType.name, details };
+    // Scheduled, not started: no worker has taken it yet (the training worker runs one activity at a time).
+    const waiting = running.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED;
+    activity = { name: running.activityType.name, details, waiting };
   }
   return { progress, activity };
 }
@@ -78,6 +81,10 @@ export interface RunLine {
 /** One status line: epoch, step/steps, loss, img/s, ETA while training; the phase otherwise. */
 export function runLine(s: RunSnapshot, eta: EtaEstimator): RunLine {
   const p = s.progress;
+  if (s.activity?.waiting) {
+    const total = p?.totalEpochs ?? 0;
+    return { fraction: total ? (p?.epoch ?? 0) / total : 0, text: `${p?.phase ?? 'starting'}: ${s.activity.name} waits for a free worker` };
+  }
   const beat = s.activity?.name === TRAIN_ACTIVITY ? (s.activity.details as TrainHeartbeat) : null;
   const best = p?.bestAccuracy != null ? ` | best acc ${p.bestAccuracy.toFixed(4)} @ ${p.bestEpoch}` : '';
   const total = p?.totalEpochs ?? 0;

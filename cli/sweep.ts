@@ -63,7 +63,7 @@ export function sweepTable(trials: readonly (SweepTrialResult & { state?: SweepT
       t.overrides.join('; ') || '(none)',
       final ? final.accuracy.toFixed(4) : '-',
       final ? final.auc.toFixed(4) : '-',
-      t.result ? t.result.runDir : t.error ? `failed: ${t.error.split('\n')[0]}` : (t.state ?? 'not run'),
+      t.result ? t.result.runDir : t.error !== null ? `failed: ${t.error.split('\n')[0] || '(no message)'}` : (t.state ?? 'not run'),
     ];
   });
   const header = ['trial', 'overrides', 'accuracy', 'AUC', 'run dir'];
@@ -96,7 +96,7 @@ function trialLine(t: SweepTrialState): RunLine {
     const f = t.result?.final;
     return { fraction: 1, text: f ? `done: accuracy ${f.accuracy.toFixed(4)}, AUC ${f.auc.toFixed(4)}` : 'done (not evaluated)' };
   }
-  if (t.state === 'failed') return { fraction: 0, text: `failed: ${t.error?.split('\n')[0] ?? ''}` };
+  if (t.state === 'failed') return { fraction: 0, text: `failed: ${t.error?.split('\n')[0] || '(no message)'}` };
   return { fraction: 0, text: t.state };
 }
 

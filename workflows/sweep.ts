@@ -1,6 +1,6 @@
 // sweepFaceNet: a hyper-parameter sweep as child trainFaceNet workflows, at most `parallelism` at a time.
 // A failed trial is recorded, not fatal: the others still finish. The `trials` query says where each trial is.
-import { defineQuery, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
 import { trainFaceNet } from './train';
 import { runIdFor } from './run-id';
@@ -42,6 +42,8 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
           ],
         });
       } catch (err) {
+        // Cancelling the sweep cancels its trials: that ends the sweep (cancelled), it is no trial's failure.
+        if (isCancellation(err)) throw err;
         entry.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       }
     }
