@@ -71,6 +71,8 @@ export class Session {
       roles: ALL_ROLES,
       activities: createActivities({ projectRoot }),
     });
+    // TensorFlow's own C++ log (oneDNN, CPU features) would land in the terminal: only its errors, unless asked.
+    process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
     await preloadBackend(); // after createWorkers, as in worker.ts
     this.workersDone = runWorkers(workers, until.catch(() => undefined)).catch((err: unknown) => onWarning(`worker stopped: ${String(err)}`));
   }
