@@ -26,7 +26,6 @@ function collect(value: string, previous: string[]): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 interface RunOptions {
   config: string;
   set: string[];
@@ -92,7 +91,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
       return;
     }
     if (status === 'RUNNING') {
-      console.log(`Run ${workflowId} is already running: following it (Ctrl-C cancels it). ${session.workflowUrl(workflowId)}`);
+      console.log(`Run ${workflowId} is already running${opts.detach ? '' : ': following it (Ctrl-C cancels it)'}. ${session.workflowUrl(workflowId)}`);
     } else {
       const input: TrainInput = { configPath: opts.config, overrides: opts.set, runId: workflowId };
       try {

@@ -153,7 +153,7 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
       return;
     }
     if (status === 'RUNNING') {
-      console.log(`Sweep ${id} is already running: following it (Ctrl-C cancels it). ${session.workflowUrl(id)}`);
+      console.log(`Sweep ${id} is already running${opts.detach ? '' : ': following it (Ctrl-C cancels it)'}. ${session.workflowUrl(id)}`);
     } else {
       const input: SweepInput = { configPath: opts.config, overrides: opts.set, trials, parallelism };
       handle = await client.workflow.start('sweepFaceNet', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: id, args: [input] });
