@@ -1,6 +1,6 @@
 // Where the pipeline's Temporal is: TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS)
 // for an existing cluster; otherwise the embedded default, a local dev server the project starts itself
-// with its state in .temporal/dev.db and the Web UI on http://localhost:8233.
+// with its state in .temporal/dev.db and the Web UI on http://localhost:8233 (see embeddedSettings).
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -14,13 +14,30 @@ export interface TemporalTarget {
   namespace: string;
   apiKey?: string;
   tls: boolean;
-  /** Set when this process started the server (embedded default): stop it when done. */
+  /** The embedded dev server this process holds (started or joined): let go of it when done. */
   embedded: DevServer | null;
   uiUrl: string | null;
 }
 
-export const EMBEDDED_PORT = 7233;
-export const EMBEDDED_UI_PORT = 8233;
+/**
+ * The embedded default: gRPC port (FACENET_TEMPORAL_PORT, default 7233; the Web UI is on that plus 1000) and
+ * state folder (FACENET_TEMPORAL_DIR, default .temporal/: dev.db, the server's and the CLI worker's logs).
+ * The database file is what lets a run stopped with Ctrl-C be resumed by a later command.
+ */
+export interface EmbeddedSettings {
+  port: number;
+  uiPort: number;
+  stateDir: string;
+}
+
+export function embeddedSettings(env: NodeJS.ProcessEnv = process.env): EmbeddedSettings {
+  const raw = env['FACENET_TEMPORAL_PORT'];
+  const port = raw ? Number(raw) : 7233;
+  if (!Number.isInteger(port) || port < 1 || port > 64535) {
+    throw new Error(`FACENET_TEMPORAL_PORT must be a port number from 1 to 64535 (the Web UI uses it plus 1000), but got "${raw}".`);
+  }
+  return { port, uiPort: port + 1000, stateDir: env['FACENET_TEMPORAL_DIR'] || join(PROJECT_ROOT, '.temporal') };
+}
 
 /** An existing cluster from the environment, or null. */
 export function targetFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<TemporalTarget, 'embedded'> | null {
@@ -45,21 +62,21 @@ async function answers(address: string): Promise<boolean> {
   }
 }
 
-/** The configured cluster, or the embedded dev server (reused when one from an earlier command still runs). */
+/**
+ * The configured cluster; or the embedded dev server: joined when another command of this project keeps it,
+ * used as it is when something else answers on its port (a `temporal server start-dev` of your own), else started.
+ */
 export async function resolveTemporal(env: NodeJS.ProcessEnv = process.env): Promise<TemporalTarget> {
   const configured = targetFromEnv(env);
   if (configured) return { ...configured, embedded: null };
-  const address = `127.0.0.1:${EMBEDDED_PORT}`;
-  if (await answers(address)) {
-    return { address, namespace: 'default', tls: false, embedded: null, uiUrl: `http://localhost:${EMBEDDED_UI_PORT}` };
-  }
-  const server = await DevServer.start({
-    port: EMBEDDED_PORT,
-    uiPort: EMBEDDED_UI_PORT,
-    dbFile: join(PROJECT_ROOT, '.temporal', 'dev.db'),
-    logFile: join(PROJECT_ROOT, '.temporal', 'server.log'),
-  });
-  return { address, namespace: 'default', tls: false, embedded: server, uiUrl: server.uiUrl };
+  const { port, uiPort, stateDir } = embeddedSettings(env);
+  const address = `127.0.0.1:${port}`;
+  const local = { address, namespace: 'default', tls: false, uiUrl: `http://localhost:${uiPort}` };
+  const options = { port, uiPort, dbFile: join(stateDir, 'dev.db'), logFile: join(stateDir, 'server.log') };
+  const joined = await DevServer.join(options);
+  if (joined) return { ...local, embedded: joined };
+  if (await answers(address)) return { ...local, embedded: null };
+  return { ...local, embedded: await DevServer.start(options) };
 }
 
 export async function clientConnection(target: Pick<TemporalTarget, 'address' | 'apiKey' | 'tls'>): Promise<Connection> {

@@ -1,10 +1,17 @@
 // sweepFaceNet: a hyper-parameter sweep as child trainFaceNet workflows, at most `parallelism` at a time.
-// A failed trial is recorded, not fatal: the others still finish.
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+// A failed trial is recorded, not fatal: the others still finish. The `trials` query says where each trial is.
+import { defineQuery, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
 import { trainFaceNet } from './train';
 import { runIdFor } from './run-id';
 import { isBetter } from './selection';
+
+export interface SweepTrialState extends SweepTrialResult {
+  state: 'waiting' | 'running' | 'done' | 'failed';
+}
+
+/** Every trial with its state: what `facenet status <sweep-id>` and the sweep's progress show. */
+export const sweepTrialsQuery = defineQuery<SweepTrialState[]>('trials');
 
 export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
   const parallelism = Math.max(1, input.parallelism ?? 2);
@@ -16,6 +23,9 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
     error: null,
   }));
   let next = 0;
+  setHandler(sweepTrialsQuery, () =>
+    results.map((r, i) => ({ ...r, state: r.result ? 'done' : r.error !== null ? 'failed' : i < next ? 'running' : 'waiting' })),
+  );
   const runLane = async (): Promise<void> => {
     while (next < results.length) {
       const entry = results[next++] as SweepTrialResult;
@@ -33,6 +43,8 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
           ],
         });
       } catch (err) {
+        // Cancelling the sweep cancels its trials: that ends the sweep (cancelled), it is no trial's failure.
+        if (isCancellation(err)) throw err;
         entry.error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       }
     }

@@ -1,6 +1,6 @@
 // Step 5: the run report (runs/<id>/report.html with plots) from the files the run wrote:
 // config.json, metrics.csv and the last evaluation in eval/.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eerCurve, rocCurve } from '../eval';
 import { referenceColumns, writeReportFiles, type MetricSet, type RunReportData } from '../report';
@@ -33,6 +33,19 @@ function metricSetOf(ev: EvalFile, log: EpochRow[]): MetricSet {
     threshold: k ? k.threshold : v.threshold,
     tarAtFar: v.tarAtFar.map((t) => ({ far: t.farTarget, tar: t.tar })),
   };
+}
+
+/**
+ * The run's wall time: from its first file (config.json, written when the run was resolved) to its last result
+ * (metrics.csv or an evaluation), pauses between a cancel and a resume included. Undefined before any result.
+ */
+export function runWallSeconds(runDir: string): number | undefined {
+  const paths = runPaths(runDir);
+  if (!existsSync(paths.config)) return undefined;
+  const start = statSync(paths.config).mtimeMs;
+  const results = [paths.metrics, ...(existsSync(paths.evalDir) ? readdirSync(paths.evalDir).filter((f) => /^epoch-\d{4}\.json$/.test(f)).map((f) => join(paths.evalDir, f)) : [])];
+  const ends = results.filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs);
+  return ends.length ? Math.max(0, (Math.max(...ends) - start) / 1000) : undefined;
 }
 
 export async function writeRunReport(runDir: string): Promise<{ reportPath: string }> {
@@ -85,7 +98,7 @@ export async function writeRunReport(runDir: string): Promise<{ reportPath: stri
     })),
     timings: {
       epochs: log.map((r) => ({ epoch: r.epoch, seconds: r.seconds, imagesPerSecond: r.imagesPerSecond })),
-      totalSeconds: log.reduce((s, r) => s + (Number.isFinite(r.seconds) ? r.seconds : 0), 0),
+      totalSeconds: runWallSeconds(runDir),
       ...(ev ? { evaluationSeconds: ev.embedding.seconds, embeddingImagesPerSecond: ev.embedding.imagesPerSecond } : {}),
     },
     notes,

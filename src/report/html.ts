@@ -7,6 +7,7 @@ import { distanceHistogramSvg, eerSvg, rocSvg, trainingCurvesSvg, tsneSvg } from
 import type { MetricColumn, MetricSet, MetricValue, RunReportData, TimingData } from './types';
 import { writePlot, type PlotFiles } from './write';
 import { writeFileAtomic } from '../util/durable-fs';
+import { formatDuration } from '../util/duration';
 
 export interface RenderedPlot {
   /** File name stem: training, roc, eer, distances, tsne. */
@@ -35,14 +36,6 @@ export function formatMetricValue(v: MetricValue | undefined, decimals = 4): str
 function formatFar(far: number): string {
   const e = Math.log10(far);
   return Number.isInteger(Math.round(e * 1e9) / 1e9) ? `1e${Math.round(e)}` : String(far);
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${formatNumber(seconds, 1)} s`;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.round(seconds % 60);
-  return h > 0 ? `${h} h ${m} min ${s} s` : `${m} min ${s} s`;
 }
 
 // ---------------------------------------------------------------- sections
@@ -98,24 +91,24 @@ export function renderTimings(t: TimingData): string {
     const secs = epochs.map((e) => e.seconds);
     const mean = secs.reduce((a, b) => a + b, 0) / secs.length;
     facts.push(['Epochs timed', String(epochs.length)]);
-    facts.push(['Seconds per epoch (mean)', formatNumber(mean, 2)]);
-    facts.push(['Seconds per epoch (min / max)', `${formatNumber(Math.min(...secs), 2)} / ${formatNumber(Math.max(...secs), 2)}`]);
+    facts.push(['Time per epoch (mean)', formatDuration(mean)]);
+    facts.push(['Time per epoch (min / max)', `${formatDuration(Math.min(...secs))} / ${formatDuration(Math.max(...secs))}`]);
     const rates = epochs.map(rate).filter((r): r is number => r !== undefined);
     if (rates.length > 0) facts.push(['Training images / s (mean)', formatNumber(rates.reduce((a, b) => a + b, 0) / rates.length, 1)]);
     facts.push(['Training time (sum of epochs)', formatDuration(secs.reduce((a, b) => a + b, 0))]);
   }
-  if (t.evaluationSeconds !== undefined) facts.push(['Evaluation time', formatDuration(t.evaluationSeconds)]);
+  if (t.evaluationSeconds !== undefined) facts.push(['Embedding time (last evaluation)', formatDuration(t.evaluationSeconds)]);
   if (t.embeddingImagesPerSecond !== undefined) facts.push(['Embedding images / s', formatNumber(t.embeddingImagesPerSecond, 1)]);
-  if (t.totalSeconds !== undefined) facts.push(['Total wall time', formatDuration(t.totalSeconds)]);
+  if (t.totalSeconds !== undefined) facts.push(['Total wall time (first to last file of the run, pauses included)', formatDuration(t.totalSeconds)]);
   const summary = `<table class="facts timings">\n${facts.map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n')}\n</table>`;
   if (epochs.length === 0) return summary;
   const perEpoch = epochs
     .map((e) => {
       const r = rate(e);
-      return `<tr><td>${escapeHtml(e.epoch)}</td><td>${escapeHtml(formatNumber(e.seconds, 2))}</td><td>${r === undefined ? '' : escapeHtml(formatNumber(r, 1))}</td></tr>`;
+      return `<tr><td>${escapeHtml(e.epoch)}</td><td>${escapeHtml(formatDuration(e.seconds))}</td><td>${r === undefined ? '' : escapeHtml(formatNumber(r, 1))}</td></tr>`;
     })
     .join('\n');
-  return `${summary}\n<details><summary>Per-epoch timings</summary>\n<table class="per-epoch">\n<thead><tr><th>Epoch</th><th>Seconds</th><th>Images / s</th></tr></thead>\n<tbody>\n${perEpoch}\n</tbody>\n</table>\n</details>`;
+  return `${summary}\n<details><summary>Per-epoch timings</summary>\n<table class="per-epoch">\n<thead><tr><th>Epoch</th><th>Time</th><th>Images / s</th></tr></thead>\n<tbody>\n${perEpoch}\n</tbody>\n</table>\n</details>`;
 }
 
 /** Draws every plot the data allows; a plot whose data is malformed becomes an error entry, not a lost report. */

@@ -40,8 +40,9 @@ export interface EpochTiming {
 
 export interface TimingData {
   epochs?: EpochTiming[];
-  /** Wall time of the whole run. */
+  /** Wall time of the whole run: from its first file to its last, pauses included (not the sum of epochs). */
   totalSeconds?: number;
+  /** Embedding time of the last evaluation. */
   evaluationSeconds?: number;
   /** Embedding (inference) throughput during evaluation. */
   embeddingImagesPerSecond?: number;

@@ -140,8 +140,8 @@ test('Ctrl-C in `npm start` cancels the run after a valid checkpoint, says how t
     // unref: a pending timer would keep this file's process alive after the test.
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 120_000).unref())]);
     assert.equal(code, 130, `exit code; output:\n${output.slice(-2000)}`);
-    const resume = `npm start -- --config configs/smoke.yml --run-id ${runId}`;
-    assert.ok(output.includes(`Cancelling: training stops after a checkpoint. Resume with: ${resume}`), output.slice(-2000));
+    const resume = `npm start -- --config configs/smoke.yml ${args.slice(args.indexOf('--set')).join(' ')} --run-id ${runId}`;
+    assert.ok(output.includes('Cancelling… training stops after a checkpoint'), output.slice(-2000));
     assert.ok(output.includes(`Cancelled; the latest checkpoint is kept. Resume with: ${resume}`), output.slice(-2000));
     assert.equal((await handle.describe()).status.name, 'CANCELLED');
     // The newest checkpoint is whole, and training stopped long before its last epoch (mid-epoch or at an epoch's end,

@@ -71,10 +71,10 @@ void test('LFW reference columns carry the published View 2 numbers', () => {
 
 void test('timings: mean seconds per epoch, images/s from images and seconds, total wall time', () => {
   const html = renderTimings(smallReport().timings ?? {});
-  assert.match(html, /Seconds per epoch \(mean\)<\/th><td>2\.5<\/td>/);
+  assert.match(html, /Time per epoch \(mean\)<\/th><td>2\.5 s<\/td>/);
   // (300/3 + 300/2 + 120) / 3 = 123.3
   assert.match(html, /Training images \/ s \(mean\)<\/th><td>123\.3<\/td>/);
-  assert.match(html, /Total wall time<\/th><td>2 min 5 s<\/td>/);
+  assert.match(html, /Total wall time \(first to last file of the run, pauses included\)<\/th><td>2 min 5 s<\/td>/);
   assert.equal((html.match(/<tr><td>\d<\/td>/g) ?? []).length, 3, 'one per-epoch row each');
 });
 

@@ -1,0 +1,104 @@
+// What the CLI and the report show a person: durations, the run's wall time, the progress line from a real
+// heartbeat's fields, the root cause and exit code of a failure, the sweep table, and the resume command.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { formatDuration } from '../../src/util/duration';
+import { renderTimings } from '../../src/report';
+import { runWallSeconds } from '../../src/pipeline/report';
+import { EtaEstimator, runLine, TRAIN_ACTIVITY } from '../../cli/progress';
+import { explainFailure } from '../../cli/failure';
+import { sweepTable } from '../../cli/sweep';
+import { shellQuote } from '../../cli/session';
+import type { Progress, TrainResult } from '../../activities/types';
+
+test('durations read as people write them', () => {
+  assert.equal(formatDuration(0.079), '79 ms');
+  assert.equal(formatDuration(0.0042), '4.2 ms');
+  assert.equal(formatDuration(7.94), '7.9 s');
+  assert.equal(formatDuration(42.4), '42 s');
+  assert.equal(formatDuration(72), '1 min 12 s');
+  assert.equal(formatDuration(120), '2 min');
+  assert.equal(formatDuration(2 * 3600 + 5 * 60 + 9), '2 h 5 min');
+  assert.equal(renderTimings({ evaluationSeconds: 0.079 }).includes('<td>79 ms</td>'), true);
+});
+
+test("the report's wall time runs from the run's first file to its last result, not the sum of epochs", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'facenet-wall-'));
+  try {
+    mkdirSync(join(dir, 'eval'));
+    const files = { config: join(dir, 'config.json'), metrics: join(dir, 'metrics.csv'), eval: join(dir, 'eval', 'epoch-0003.json') };
+    for (const f of Object.values(files)) writeFileSync(f, '{}');
+    const t0 = 1_700_000_000;
+    utimesSync(files.config, t0, t0);
+    utimesSync(files.metrics, t0 + 70, t0 + 70);
+    utimesSync(files.eval, t0 + 72.5, t0 + 72.5);
+    assert.equal(runWallSeconds(dir), 72.5);
+    assert.equal(runWallSeconds(join(dir, 'missing')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const progress: Progress = {
+  phase: 'training', runId: 'r', epoch: 2, totalEpochs: 10, lastLoss: 0.3, lr: 0.001, bestAccuracy: 0.91, bestEpoch: 2, etaSeconds: 500, stopAfterEpoch: null, ranOn: 'tensorflow on CPU',
+};
+
+test('the progress line comes from the trainEpochs heartbeat: epoch, step/steps, loss, img/s, ETA', () => {
+  // The fields trainEpochs heartbeats (src/pipeline/train.ts onProgress).
+  const details = { epoch: 3, step: 5, stepsPerEpoch: 25, loss: 0.123456, activeFraction: 0.4, lr: 0.001, imagesPerSecond: 85.25, epochEtaSeconds: 40 };
+  const line = runLine({ progress, activity: { name: TRAIN_ACTIVITY, details } }, new EtaEstimator());
+  // 40 s left in this epoch (20 steps of 2 s), then 7 epochs of 25 steps x 2 s = 350 s: 390 s.
+  assert.equal(line.text, 'epoch 3/10 | step 5/25 | loss 0.1235 | 85.3 img/s | ETA 6 min 30 s | best acc 0.9100 @ 2');
+  assert.ok(Math.abs(line.fraction - (2 + 5 / 25) / 10) < 1e-12);
+  // Outside training: the phase and the activity.
+  const evaluating = runLine({ progress: { ...progress, phase: 'evaluating' }, activity: { name: 'evaluate', details: { phase: 'embedding', epoch: 2 } } }, new EtaEstimator());
+  assert.equal(evaluating.text, 'evaluating (epoch 2/10): evaluate embedding | best acc 0.9100 @ 2');
+});
+
+function workflowFailure(cause: Error): WorkflowFailedError {
+  return new WorkflowFailedError('Workflow execution failed', cause, RetryState.NON_RETRYABLE_FAILURE);
+}
+
+test('a failed run prints the library message from the cause chain; bad input exits 2, the rest 1', () => {
+  const library = ApplicationFailure.create({ message: 'runs/x already holds a run with a different config', type: 'RunConflictError', nonRetryable: true });
+  const activity = new ActivityFailure('Activity task failed', 'resolveRun', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', library);
+  const bad = explainFailure(workflowFailure(activity));
+  assert.equal(bad.exitCode, 2);
+  assert.equal(bad.message, 'RunConflictError: runs/x already holds a run with a different config\n  (in activity resolveRun)');
+  assert.ok(!bad.message.includes('    at '), 'no stack trace');
+
+  const transient = ApplicationFailure.create({ message: 'ENOSPC: no space left on device', type: 'Error' });
+  assert.deepEqual(explainFailure(workflowFailure(transient)), { message: 'ENOSPC: no space left on device', exitCode: 1 });
+
+  const config = Object.assign(new Error('Invalid configs/x.yml: training.epochs'), { name: 'ConfigError' });
+  assert.deepEqual(explainFailure(config), { message: 'Invalid configs/x.yml: training.epochs', exitCode: 2 });
+});
+
+test('the sweep summary: trial, overrides, accuracy, AUC, run dir, the best marked', () => {
+  const result = (acc: number, auc: number, runDir: string) => ({ runDir, final: { accuracy: acc, auc } }) as unknown as TrainResult;
+  const table = sweepTable(
+    [
+      { trial: 0, overrides: ['optimizer.learningRate=0.003'], workflowId: 's-trial-0', result: result(0.9579, 0.99123, 'runs/s-trial-0'), error: null },
+      { trial: 1, overrides: ['optimizer.learningRate=0.001', 'loss.margin=0.3'], workflowId: 's-trial-1', result: null, error: 'NonFiniteLossError: loss is NaN\nmore' },
+    ],
+    0,
+  );
+  assert.deepEqual(table, [
+    'trial  overrides                                      accuracy  AUC     run dir',
+    `-----  ${'-'.repeat(45)}  --------  ------  ${'-'.repeat('failed: NonFiniteLossError: loss is NaN'.length)}`,
+    '0*     optimizer.learningRate=0.003                   0.9579    0.9912  runs/s-trial-0',
+    '1      optimizer.learningRate=0.001; loss.margin=0.3  -         -       failed: NonFiniteLossError: loss is NaN',
+    '* best final accuracy',
+  ]);
+});
+
+test('commands printed for copying survive a shell', () => {
+  assert.equal(shellQuote('training.epochs=6'), 'training.epochs=6');
+  assert.equal(shellQuote('optimizer.learningRate=0.001;loss.margin=0.3'), `'optimizer.learningRate=0.001;loss.margin=0.3'`);
+  assert.equal(shellQuote("description=it's"), `'description=it'\\''s'`);
+});
