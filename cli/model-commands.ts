@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { BackendUnavailableError, initBackend } from '../src/backend';
 import { BACKENDS, evaluationSchema, type BackendName } from '../src/config/schema';
 import { THRESHOLD_CRITERIA, type ThresholdCriterion } from '../src/eval';
+import { BadInputError } from '../src/errors';
 import {
   decisionThreshold,
   embedFiles,
@@ -58,7 +59,7 @@ async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promi
       fm.dispose();
     }
   } catch (err) {
-    const bad = err instanceof InputError || err instanceof BackendUnavailableError;
+    const bad = err instanceof BadInputError || err instanceof BackendUnavailableError;
     console.error(bad ? `error: ${(err as Error).message}` : err);
     code = bad ? EXIT_BAD_INPUT : EXIT_FAILURE;
   }

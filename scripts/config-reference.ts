@@ -1,4 +1,4 @@
-// Prints the configuration reference table for README.md (between its config-reference markers).
+// Prints the configuration reference table for docs/configuration.md (between its config-reference markers).
 import { configReference } from '../src/config/reference';
 
 console.log(configReference());

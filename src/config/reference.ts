@@ -1,4 +1,4 @@
-// The configuration reference in README.md, generated from the zod schema (a test keeps them in sync):
+// The configuration reference in docs/configuration.md, generated from the zod schema (a test keeps them in sync):
 // one row per field with its type or allowed values, default and description.
 import { z } from 'zod';
 import { runConfigSchema } from './schema';

@@ -1,6 +1,6 @@
 // The run report (src/report) for a user's own pairs: the same metrics table, ROC, FAR/FRR and distance plots.
 import { eerCurve, rocCurve } from '../eval';
-import { writeReportFiles, type RunReportData } from '../report';
+import { verificationMetrics, writeReportFiles, type RunReportData } from '../report';
 import type { PairsEvaluation } from './pairs';
 
 /** Writes `dir`/report.html (and its plots in `dir`/plots); returns the report's path and any plot warnings. */
@@ -20,16 +20,7 @@ export async function writePairsReport(dir: string, r: PairsEvaluation): Promise
       images: `${r.images} under ${r.imagesRoot}`,
       distance: r.distance,
     },
-    metrics: {
-      accuracy: k ? k.accuracy : v.accuracy,
-      precision: v.precision,
-      recall: v.recall,
-      f1: v.f1,
-      auc: k ? k.auc : v.auc,
-      eer: v.eer,
-      threshold: k ? k.threshold : v.threshold,
-      tarAtFar: v.tarAtFar.map((t) => ({ far: t.farTarget, tar: t.tar })),
-    },
+    metrics: verificationMetrics(v, k),
     metricsLabel: 'Your pairs',
     roc: { far: roc.far, tar: roc.tar, auc: v.auc },
     eer: { ...eer, eer: v.eer, eerThreshold: v.eerThreshold },

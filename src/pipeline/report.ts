@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eerCurve, rocCurve } from '../eval';
-import { referenceColumns, writeReportFiles, type MetricSet, type RunReportData } from '../report';
+import { referenceColumns, verificationMetrics, writeReportFiles, type MetricSet, type RunReportData } from '../report';
 import { readMetricsLog, type EpochRow } from '../run/metrics-log';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import type { EvalFile } from './evaluate';
@@ -17,22 +17,9 @@ export function latestEvalFile(runDir: string): EvalFile | null {
 }
 
 function metricSetOf(ev: EvalFile, log: EpochRow[]): MetricSet {
-  const v = ev.verification;
-  const k = ev.kfold;
   const timed = log.filter((r) => Number.isFinite(r.seconds) && r.seconds > 0);
   const mean = (f: (r: EpochRow) => number) => (timed.length ? timed.reduce((s, r) => s + f(r), 0) / timed.length : undefined);
-  return {
-    secondsPerEpoch: mean((r) => r.seconds),
-    imagesPerSecond: mean((r) => r.imagesPerSecond),
-    accuracy: k ? k.accuracy : v.accuracy,
-    precision: v.precision,
-    recall: v.recall,
-    f1: v.f1,
-    auc: k ? k.auc : v.auc,
-    eer: v.eer,
-    threshold: k ? k.threshold : v.threshold,
-    tarAtFar: v.tarAtFar.map((t) => ({ far: t.farTarget, tar: t.tar })),
-  };
+  return { secondsPerEpoch: mean((r) => r.seconds), imagesPerSecond: mean((r) => r.imagesPerSecond), ...verificationMetrics(ev.verification, ev.kfold) };
 }
 
 /**

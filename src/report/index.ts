@@ -1,5 +1,6 @@
 // Plots (SVG/PNG) and the self-contained HTML run report.
 export { escapeHtml } from './escape';
+export { verificationMetrics } from './metrics';
 export {
   trainingCurvesSvg,
   rocSvg,
