@@ -34,12 +34,12 @@ type Failing = 'resolve' | 'evaluate' | 'train' | 'export';
 /** Activities that succeed except `failing`, which throws what the real library throws there; attempts are counted. */
 function activities(failing: Failing, attempts: Map<string, number>): Activities {
   const count = (name: string) => attempts.set(name, (attempts.get(name) ?? 0) + 1);
-  const summary = (epoch: number) => ({ epoch, meanLoss: 1, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: 1, checkpointPath: `/ck/${epoch}`, alreadyDone: false });
+  const summary = (epoch: number) => ({ epoch, meanLoss: 1, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: 1 });
   const train = async (epochs: number[]) => {
     count('train');
     // A checkpoint write that meets a full disk: /dev/full answers every write with ENOSPC.
     if (failing === 'train') await writeFileDurable('/dev/full', 'checkpoint bytes');
-    return epochs.map(summary);
+    return { epochs: epochs.map(summary), checkpointPath: `/ck/${epochs[epochs.length - 1]}`, backend: 'cpu', device: 'CPU' };
   };
   const acts = {
     async resolveRun(input: { runId: string; configPath?: string; overrides?: string[] }) {
@@ -50,22 +50,21 @@ function activities(failing: Failing, attempts: Map<string, number>): Activities
     async prepareData() {
       return { cachePath: '/cache/x', key: 'k', manifestHash: 'm', identities: 40, images: 400, height: 28, width: 24, channels: 1, skipped: 0, built: false };
     },
-    trainEpoch: async ({ epoch }: { epoch: number }) => (await train([epoch]))[0],
     trainEpochs: async ({ firstEpoch, lastEpoch }: { firstEpoch: number; lastEpoch: number }) =>
       train(Array.from({ length: lastEpoch - firstEpoch + 1 }, (_, i) => firstEpoch + i)),
     async evaluate({ epoch }: { epoch: number }) {
       count('evaluate');
       // lfw-cpu with few identities: a test fold without a different-person pair.
       if (failing === 'evaluate') evaluateKFold([0.1, 0.2, 0.3, 0.4], [true, true, true, false], [0, 0, 1, 1], { farTargets: [0.1] });
-      return { epoch, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
+      return { epoch, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7, heldOutAccuracy: 0.89, validationAccuracy: null, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
     },
     async writeReport() {
       return { reportPath: '/runs/x/report.html' };
     },
-    async exportModel(): Promise<{ modelDir: string }> {
+    async exportModel({ epoch }: { epoch: number }): Promise<{ modelDir: string; epoch: number }> {
       count('export');
       if (failing === 'export') throw new Error('an unforeseen failure in export');
-      return { modelDir: '/runs/x/model' };
+      return { modelDir: '/runs/x/model', epoch };
     },
   };
   return withErrorClassification(acts as unknown as Activities);
