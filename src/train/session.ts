@@ -102,7 +102,6 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
     keepLastCheckpoints: config.training.keepLastCheckpoints,
     checkpointEverySteps: config.training.checkpointEverySteps,
     state,
-    protect: new Set(loaded.checkpoint ? [loaded.checkpoint.name] : []),
   };
 
   return {

@@ -30,8 +30,6 @@ export interface TrainContext {
   checkpointEverySteps: number | null;
   /** Training state; updated in place as steps are taken and checkpoints written. */
   state: TrainingState;
-  /** Checkpoint names never pruned (the one resumed from). The best one is protected via state.best. */
-  protect: Set<string>;
 }
 
 export interface EpochOptions {
@@ -140,7 +138,6 @@ export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
   const best = await readBest(ctx.checkpointsDir);
   if (best) ctx.state.best = best;
   const contents = { weights: modelWeightsToArrays(ctx.model), optimizer: ctx.optimizer.exportState(), state: ctx.state };
-  const protect = new Set(ctx.protect);
-  if (ctx.state.best) protect.add(ctx.state.best.checkpoint);
-  return writeCheckpointAndPrune(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, protect);
+  // The best checkpoint is never pruned; the one a run resumed from is pruned like any other once newer ones exist.
+  return writeCheckpointAndPrune(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, ctx.state.best ? [ctx.state.best.checkpoint] : []);
 }

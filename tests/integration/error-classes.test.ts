@@ -15,6 +15,8 @@ import type { TrainInput } from '../../activities/types';
 import { evaluateKFold } from '../../src/eval/kfold';
 import { resolveRun } from '../../src/pipeline/resolve';
 import { writeFileDurable } from '../../src/util/durable-fs';
+import { loadConfig } from '../../src/config/load';
+import { loadCheckpointModel } from '../../src/train/restore';
 import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -29,7 +31,7 @@ after(async () => {
   await env?.close();
 });
 
-type Failing = 'resolve' | 'evaluate' | 'train' | 'export';
+type Failing = 'resolve' | 'evaluate' | 'checkpoint' | 'train' | 'export';
 
 /** Activities that succeed except `failing`, which throws what the real library throws there; attempts are counted. */
 function activities(failing: Failing, attempts: Map<string, number>): Activities {
@@ -56,6 +58,8 @@ function activities(failing: Failing, attempts: Map<string, number>): Activities
       count('evaluate');
       // lfw-cpu with few identities: a test fold without a different-person pair.
       if (failing === 'evaluate') evaluateKFold([0.1, 0.2, 0.3, 0.4], [true, true, true, false], [0, 0, 1, 1], { farTargets: [0.1] });
+      // The evaluated epoch's checkpoint is gone (deleted by hand, or pruned): what loadCheckpointModel throws.
+      if (failing === 'checkpoint') await loadCheckpointModel({ config: loadConfig(path.join(projectRoot, 'configs/smoke.yml')), inputShape: [28, 24, 1], checkpointPath: `/nonexistent/checkpoints/epoch-000${epoch}` });
       return { epoch, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7, heldOutAccuracy: 0.89, validationAccuracy: null, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
     },
     async writeReport() {
@@ -111,6 +115,14 @@ test('an impossible protocol (a fold without different-person pairs) fails the r
   assert.equal(failure.type, 'BadInputError');
   assert.equal(failure.nonRetryable, true);
   assert.match(failure.message, /evaluateKFold \(test fold 0\): needs at least one same-person and one different-person pair, got 2 same and 0 different/);
+  assert.equal(attempts.get('evaluate'), 1);
+});
+
+test('a missing checkpoint fails the evaluation at once, naming the path', async () => {
+  const { failure, attempts } = await failedRun('checkpoint');
+  assert.equal(failure.type, 'CheckpointError');
+  assert.equal(failure.nonRetryable, true);
+  assert.match(failure.message, /Checkpoint \/nonexistent\/checkpoints\/epoch-0002 does not exist/);
   assert.equal(attempts.get('evaluate'), 1);
 });
 

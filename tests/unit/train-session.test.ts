@@ -109,6 +109,20 @@ test('periodic checkpoints are pruned to the last K, keeping the best; the best 
   await fs.rm(run, { recursive: true });
 });
 
+test('the checkpoint a run resumed from is pruned like any other once newer ones exist', async () => {
+  const run = await tmpRun();
+  const cfg = config({ keepLastCheckpoints: 2, epochs: 4 });
+  const s = await createTrainingSession(opts(run, cfg));
+  await s.trainEpoch(1);
+  s.dispose();
+  const r = await createTrainingSession(opts(run, cfg));
+  assert.equal(r.resumedFrom, 'epoch-0001');
+  for (let e = 2; e <= 4; e++) await r.trainEpoch(e);
+  r.dispose();
+  assert.deepEqual(await listCheckpoints(path.join(run, 'checkpoints')), ['epoch-0004', 'epoch-0003']);
+  await fs.rm(run, { recursive: true });
+});
+
 test('epochs run in order; a finished epoch returns its recorded summary', async () => {
   const run = await tmpRun();
   const s = await createTrainingSession(opts(run, config()));
