@@ -63,10 +63,13 @@ export function createActivities(deps: ActivityDeps) {
      * next starts, so all of them are when this completes. A retry continues from the newest checkpoint.
      */
     async trainEpochs(input: { runDir: string; firstEpoch: number; lastEpoch: number; cachePath: string }): Promise<TrainedEpochs> {
-      const signal = Context.current().cancellationSignal;
+      const ctx = Context.current();
       const range = { firstEpoch: input.firstEpoch, lastEpoch: input.lastEpoch };
+      // A stop asked for (a cancel, the worker shutting down) saves the steps done; an attempt that timed out or
+      // that the server no longer knows (a paused worker waking up) writes nothing: another attempt owns the run.
+      const checkpointOnCancel = () => !(ctx.cancellationDetails?.timedOut || ctx.cancellationDetails?.notFound);
       return withHeartbeats(
-        (onProgress) => pipeline.trainRunEpochs(sessions, input.runDir, range, input.cachePath, { onProgress, signal }),
+        (onProgress) => pipeline.trainRunEpochs(sessions, input.runDir, range, input.cachePath, { onProgress, signal: ctx.cancellationSignal, checkpointOnCancel }),
         { epoch: input.firstEpoch, ...range },
       );
     },

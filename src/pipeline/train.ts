@@ -18,6 +18,8 @@ export interface TrainEpochsOptions {
   onProgress?: ProgressFn;
   /** Aborted when the activity is cancelled: the epoch stops after a checkpoint of the steps done. */
   signal?: AbortSignal;
+  /** Whether a cancellation writes that checkpoint (see EpochOptions.checkpointOnCancel); default yes. */
+  checkpointOnCancel?: (err: unknown) => boolean;
 }
 
 /** The epochs trained (or read back), the checkpoint after the last one, and what they ran on. */
@@ -82,6 +84,7 @@ function trainOneEpoch(
   let stepsHere = 0;
   return session.trainEpoch(epoch, {
     checkpoint: opts.checkpoint,
+    checkpointOnCancel: opts.checkpointOnCancel,
     onStep: async (p) => {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
       stepsHere += 1;

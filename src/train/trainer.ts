@@ -35,8 +35,12 @@ export interface TrainContext {
 export interface EpochOptions {
   /** Progress after every step. May throw to cancel (e.g. a Temporal CancelledFailure). */
   onStep?: (p: StepProgress) => void | Promise<void>;
-  /** On a throw from onStep, write a checkpoint of the steps done before rethrowing. Default true. */
-  checkpointOnCancel?: boolean;
+  /**
+   * On a throw from onStep, whether to write a checkpoint of the steps done before rethrowing. Default: always.
+   * The activity declines when it was not asked to stop but lost its attempt (timed out, or no longer known to
+   * the server): the run has moved on without it, and a checkpoint written now would be a stale leftover.
+   */
+  checkpointOnCancel?: (err: unknown) => boolean;
   /** Throw TensorLeakError when the live-tensor count grows across a step. Default true. */
   leakGuard?: boolean;
   /**
@@ -95,7 +99,7 @@ export async function trainEpoch(ctx: TrainContext, epoch: number, opts: EpochOp
       await opts.onStep?.({ epoch, step: step + 1, stepsPerEpoch, loss: result.loss, activeFraction: result.activeFraction, lr, imagesPerSecond: images / Math.max(seconds, 1e-9) });
     } catch (err) {
       // Even after the last step: resuming at (epoch, stepsPerEpoch) just writes the epoch-end checkpoint.
-      if (opts.checkpointOnCancel ?? true) await saveCheckpoint(ctx);
+      if (opts.checkpointOnCancel?.(err) ?? true) await saveCheckpoint(ctx);
       throw err;
     }
     const every = ctx.checkpointEverySteps;

@@ -109,6 +109,20 @@ test('periodic checkpoints are pruned to the last K, keeping the best; the best 
   await fs.rm(run, { recursive: true });
 });
 
+test('a lost attempt (checkpointOnCancel says no) leaves no mid-epoch checkpoint behind', async () => {
+  const run = await tmpRun();
+  const s = await createTrainingSession(opts(run, config(), 4));
+  await s.trainEpoch(1);
+  const lost = new Error('activity timed out');
+  await assert.rejects(
+    s.trainEpoch(2, { onStep: (p) => { if (p.step === 2) throw lost; }, checkpointOnCancel: (err) => err !== lost }),
+    /activity timed out/,
+  );
+  s.dispose();
+  assert.deepEqual(await listCheckpoints(path.join(run, 'checkpoints')), ['epoch-0001']);
+  await fs.rm(run, { recursive: true });
+});
+
 test('the checkpoint a run resumed from is pruned like any other once newer ones exist', async () => {
   const run = await tmpRun();
   const cfg = config({ keepLastCheckpoints: 2, epochs: 4 });
