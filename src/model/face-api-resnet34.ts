@@ -25,6 +25,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { L2Normalize } from './l2-normalize';
+import type { FaceApiStage } from './options';
 import { ZeroPadChannels } from './zero-pad-channels';
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -38,9 +39,6 @@ export const FACE_API_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 export const FACE_API_NORMALIZATION = { mean: FACE_API_MEAN_RGB.map((m) => m / 255), std: [1, 1, 1] };
 /** The layer whose output is face-api's (un-normalised) descriptor. */
 export const DESCRIPTOR_LAYER = 'embedding';
-/** Stages that model.freeze can name, in order; a layer belongs to the stage its name starts with. */
-export const FACE_API_STAGES = ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'embedding'] as const;
-export type FaceApiStage = (typeof FACE_API_STAGES)[number];
 
 const MANIFEST = 'face_recognition_model-weights_manifest.json';
 
