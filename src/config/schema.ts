@@ -189,6 +189,7 @@ function checkModelInit(config: { model: z.infer<typeof modelSchema>; preprocess
     return;
   }
   if (model.embeddingDim !== 128) issue(['model', 'embeddingDim'], 'face-api-resnet34 gives 128-d embeddings; set embeddingDim to 128');
+  if (new Set(model.freeze).size === 6) issue(['model', 'freeze'], 'every stage is frozen, so nothing would train; leave at least one out');
   if (preprocess.channels !== 3) issue(['preprocess', 'channels'], 'face-api-resnet34 takes RGB input: set channels to 3 (grayscale images are replicated)');
   if (preprocess.resize?.height !== 150 || preprocess.resize.width !== 150) issue(['preprocess', 'resize'], 'face-api-resnet34 takes 150x150 input: set resize to { height: 150, width: 150 }');
   const { mode, mean, std } = preprocess.normalize;

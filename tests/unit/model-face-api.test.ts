@@ -113,6 +113,7 @@ test('the config refuses a preprocessing the published weights were not trained 
   assert.throws(() => loadConfig(CONFIG, ['model.embeddingDim=64']), /model\.embeddingDim: .*128/);
   assert.throws(() => loadConfig(path.join(projectRoot, 'configs/att-cpu.yml'), ['model.freeze=[stem]']), /model\.freeze: freezing stages needs model\.init face-api-resnet34/);
   assert.throws(() => loadConfig(CONFIG, ['model.freeze=[stage9]']), /model\.freeze/);
+  assert.throws(() => loadConfig(CONFIG, ['model.freeze=[stem, stage1, stage2, stage3, stage4, embedding]']), /model\.freeze: every stage is frozen/);
 });
 
 test('buildEmbeddingModel checks the input shape for face-api-resnet34', () => {
