@@ -82,6 +82,9 @@ export const modelSchema = z.strictObject({
   stem: z.enum(['standard', 'light']).default('standard').describe('standard: 7x7/2 conv + 3x3/2 max-pool; light: 3x3/1 conv, no pool (small inputs).'),
   embeddingDim: positiveInt.default(128).describe('Size of the L2-normalised embedding.'),
   initFrom: z.string().min(1).nullable().default(null).describe('Start from an exported model of an earlier run (its model.json).'),
+  // Fine-tuning a published face model (docs/fine-tune.md); checked against preprocess in checkModelInit below.
+  init: z.enum(['random', 'face-api-resnet34']).default('random').describe('random: the seeded ResNet above. face-api-resnet34: the 128-d descriptor net of @vladmandic/face-api (dlib\'s ResNet-34) with its published weights; architecture, widths and stem are then unused, and preprocess must give what it was trained on (configs/att-faceapi.yml).'),
+  freeze: z.array(z.enum(['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'embedding'])).default([]).describe('model.init face-api-resnet34 only: stages whose weights are not trained.'),
 });
 
 export const lossSchema = z.strictObject({
@@ -159,6 +162,8 @@ export const runConfigSchema = z.strictObject({
     stem: 'standard',
     embeddingDim: 128,
     initFrom: null,
+    init: 'random',
+    freeze: [],
   }),
   loss: lossSchema.default({ miner: 'batch-all', margin: 0.2, distance: 'euclidean' }),
   sampler: samplerSchema.default({
@@ -193,7 +198,27 @@ export const runConfigSchema = z.strictObject({
 }).refine((c) => c.export.checkpoint !== 'best-validation' || c.dataset.validationIdentities > 0, {
   message: 'best-validation needs a validation set: set dataset.validationIdentities (e.g. 3 for AT&T, 50 for LFW)',
   path: ['export', 'checkpoint'],
-});
+}).superRefine(checkModelInit);
+
+/** model.init face-api-resnet34 needs the input its weights were trained on: RGB 150x150, (rgb - meanRgb) / 255. */
+function checkModelInit(config: { model: z.infer<typeof modelSchema>; preprocess: z.infer<typeof preprocessSchema> }, ctx: z.RefinementCtx): void {
+  const { model, preprocess } = config;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (model.init !== 'face-api-resnet34') {
+    if (model.freeze.length) issue(['model', 'freeze'], 'freezing stages needs model.init face-api-resnet34 (a random model has nothing to keep)');
+    return;
+  }
+  if (model.embeddingDim !== 128) issue(['model', 'embeddingDim'], 'face-api-resnet34 gives 128-d embeddings; set embeddingDim to 128');
+  if (new Set(model.freeze).size === 6) issue(['model', 'freeze'], 'every stage is frozen, so nothing would train; leave at least one out');
+  if (preprocess.channels !== 3) issue(['preprocess', 'channels'], 'face-api-resnet34 takes RGB input: set channels to 3 (grayscale images are replicated)');
+  if (preprocess.resize?.height !== 150 || preprocess.resize.width !== 150) issue(['preprocess', 'resize'], 'face-api-resnet34 takes 150x150 input: set resize to { height: 150, width: 150 }');
+  const { mode, mean, std } = preprocess.normalize;
+  const faceApiMean = [122.782 / 255, 117.001 / 255, 104.298 / 255];
+  const meanOk = mean.length === 3 && mean.every((m, i) => Math.abs(m - (faceApiMean[i] as number)) < 1e-4);
+  if (mode !== 'fixed' || !meanOk || !std.every((s) => s === 1)) {
+    issue(['preprocess', 'normalize'], `face-api-resnet34 expects face-api's normalisation (rgb - meanRgb) / 255: set { mode: fixed, mean: [${faceApiMean.map((m) => m.toFixed(6)).join(', ')}], std: [1] }`);
+  }
+}
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;

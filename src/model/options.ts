@@ -6,6 +6,8 @@ import { BadInputError } from '../errors';
 export type Architecture = 'resnet18' | 'resnet34' | 'resnet50';
 export type Stem = 'standard' | 'light';
 export type StageWidths = [number, number, number, number];
+/** random: the seeded ResNet; face-api-resnet34: @vladmandic/face-api's descriptor net with its weights. */
+export type ModelInit = 'random' | 'face-api-resnet34';
 
 /** Compatible with ModelConfig (src/config/schema.ts) plus the input shape and seed of the run. */
 export interface EmbeddingModelOptions {
@@ -19,6 +21,10 @@ export interface EmbeddingModelOptions {
   inputShape: [number, number, number];
   /** Every initial weight is derived from this seed, so two builds with one seed are bit-identical. */
   seed: number;
+  /** Default 'random'. face-api-resnet34 ignores architecture, widths, stem and seed. */
+  init?: ModelInit;
+  /** face-api-resnet34 only: stages whose weights are not trained. */
+  freeze?: readonly FaceApiStage[];
 }
 
 export const ARCHITECTURES: readonly Architecture[] = ['resnet18', 'resnet34', 'resnet50'];
@@ -57,6 +63,11 @@ export function validateEmbeddingModelOptions(opts: EmbeddingModelOptions): void
   if (opts === null || typeof opts !== 'object') {
     throw new BadInputError(`Expected model options to be an object, but got ${describe(opts)}`);
   }
+  if (opts.init === 'face-api-resnet34') {
+    validateFaceApiOptions(opts);
+    return;
+  }
+  if (opts.freeze?.length) throw new Error(`Expected freeze to be empty for a random model (it needs init 'face-api-resnet34'), but got ${describe(opts.freeze)}`);
   expectOneOf('architecture', opts.architecture, ARCHITECTURES);
   expectTuple('widths', opts.widths, 4, 'the channel widths of the four stages');
   expectOneOf('stem', opts.stem, STEMS);
@@ -73,5 +84,22 @@ export function validateEmbeddingModelOptions(opts: EmbeddingModelOptions): void
     throw new BadInputError(
       `Expected inputShape height and width to be at least ${minSide} for the '${opts.stem}' stem, but got ${height} x ${width}`,
     );
+  }
+}
+
+/** Stages of the face-api net that freeze can name, in order; a layer belongs to the stage its name starts with. */
+export const FACE_API_STAGES = ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'embedding'] as const;
+export type FaceApiStage = (typeof FACE_API_STAGES)[number];
+
+function validateFaceApiOptions(opts: EmbeddingModelOptions): void {
+  const [height, width, channels] = Array.isArray(opts.inputShape) ? opts.inputShape : [];
+  if (height !== 150 || width !== 150 || channels !== 3) {
+    throw new Error(`Expected inputShape to be [150, 150, 3] for init 'face-api-resnet34' (preprocess channels 3, resize 150x150), but got ${describe(opts.inputShape)}`);
+  }
+  if (opts.embeddingDim !== 128) throw new Error(`Expected embeddingDim to be 128 for init 'face-api-resnet34', but got ${describe(opts.embeddingDim)}`);
+  const freeze = opts.freeze ?? [];
+  const unknown = freeze.filter((s) => !(FACE_API_STAGES as readonly string[]).includes(s));
+  if (!Array.isArray(freeze) || unknown.length) {
+    throw new Error(`Expected freeze to name stages among ${FACE_API_STAGES.map((s) => `'${s}'`).join(', ')}, but got ${describe(freeze)}`);
   }
 }

@@ -6,6 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { FusedBatchNormalization } from './batch-norm';
 import { GradientSparingConv2D } from './conv';
 import { heNormalFanOut, torchLinearUniform } from './init';
+import { buildFaceApiResNet34 } from './face-api-resnet34';
 import { L2Normalize } from './l2-normalize';
 import { type Architecture, type EmbeddingModelOptions, validateEmbeddingModelOptions } from './options';
 
@@ -119,11 +120,13 @@ function stem(b: Builder, x: SymbolicTensor, kind: EmbeddingModelOptions['stem']
 }
 
 /**
- * Builds backbone + global average pool + Dense(embeddingDim) + L2 normalisation.
+ * Builds backbone + global average pool + Dense(embeddingDim) + L2 normalisation; with init
+ * 'face-api-resnet34', face-api's descriptor net with its weights (+ L2 normalisation) instead.
  * Output: [batch, embeddingDim] unit vectors. Throws "Expected X ..., but got ..." on bad options.
  */
 export function buildEmbeddingModel(opts: EmbeddingModelOptions): tfl.LayersModel {
   validateEmbeddingModelOptions(opts);
+  if (opts.init === 'face-api-resnet34') return buildFaceApiResNet34({ freeze: opts.freeze ?? [] });
   const spec = SPECS[opts.architecture];
   const b: Builder = { seed: opts.seed };
   const input = tfl.input({ shape: [...opts.inputShape], name: 'image' });
