@@ -43,7 +43,7 @@ export function workerActivityDeps(env: FacenetEnv, cwd = process.cwd()): Activi
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { projectRoot, sessions } = deps;
+  const { projectRoot, sessions, env } = deps;
   return withErrorClassification({
     async resolveRun(input: {
       configPath?: string;
@@ -55,7 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async prepareData(input: { runDir: string }): Promise<PreparedDatasetInfo> {
-      return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, projectRoot, { onProgress }));
+      return withHeartbeats((onProgress) => pipeline.prepareRunData(input.runDir, projectRoot, { onProgress, env }));
     },
 
     /**

@@ -28,9 +28,9 @@ export function withLocalSource(cfg: DatasetConfig, projectRoot: string, env: No
   return found ? { ...cfg, source: { ...cfg.source, dir: found } } : cfg;
 }
 
-export async function prepareRunData(runDir: string, projectRoot: string, opts: { onProgress?: ProgressFn } = {}): Promise<PreparedDataset> {
+export async function prepareRunData(runDir: string, projectRoot: string, opts: { onProgress?: ProgressFn; env?: NodeJS.ProcessEnv } = {}): Promise<PreparedDataset> {
   const config = readRunConfig(runDir);
-  const dataset = withLocalSource(config.dataset, projectRoot);
+  const dataset = withLocalSource(config.dataset, projectRoot, opts.env);
   let prepared: PreparedDataset;
   try {
     prepared = await prepareDataset(dataset, config.preprocess, {
@@ -41,7 +41,7 @@ export async function prepareRunData(runDir: string, projectRoot: string, opts: 
     });
   } catch (err) {
     if (err instanceof DatasetError && dataset === config.dataset && !config.dataset.source.dir && !config.dataset.source.archive) {
-      err.message += ` No local copy was found either in: ${localCandidates(config.dataset, projectRoot).join(', ')}.`;
+      err.message += ` No local copy was found either in: ${localCandidates(config.dataset, projectRoot, opts.env).join(', ')}.`;
     }
     throw err;
   }
