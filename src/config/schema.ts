@@ -126,6 +126,17 @@ export const trainingSchema = z.strictObject({
   seed: z.number().int().default(0).describe('Seed of initialisation, sampling and augmentation.'),
   checkpointEverySteps: positiveInt.nullable().default(null).describe('Also checkpoint every N steps inside an epoch; null = only at epoch end.'),
   keepLastCheckpoints: positiveInt.default(3).describe('Checkpoints kept besides the best one (older ones are deleted).'),
+  averageWeights: z
+    .strictObject({
+      kind: z
+        .enum(['none', 'ema', 'uniform'])
+        .default('none')
+        .describe('Average the weights at the end of every epoch from fromEpoch on; evaluation and export use the average, training goes on from the raw weights. ema: exponential moving average (decay per epoch); uniform: the plain mean of those epochs (stochastic weight averaging).'),
+      fromEpoch: positiveInt.default(1).describe('The first epoch (from 1) whose weights enter the average; evaluations before it use the raw weights.'),
+      decay: z.number().min(0).lt(1).default(0.9).describe('ema: the weight kept from the average at each epoch end (0.9 = an average over about the last 10 epochs).'),
+    })
+    .default({ kind: 'none', fromEpoch: 1, decay: 0.9 })
+    .describe('Weight averaging over epoch ends.'),
 });
 
 export const evaluationSchema = z.strictObject({

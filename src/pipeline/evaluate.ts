@@ -34,6 +34,8 @@ export interface EvalResult {
 export interface EvalFile {
   epoch: number;
   checkpoint: string;
+  /** Epoch ends averaged into the evaluated weights (training.averageWeights); 0 = the checkpoint's raw weights. */
+  averagedEpochs: number;
   protocol: string;
   /** Metrics on the run's test pairs; the threshold is chosen on those same pairs (config evaluation.threshold): in-sample. */
   verification: VerificationReport;
@@ -106,7 +108,7 @@ export async function evaluateRun(
   const { dataset, split, normalization } = await runDataOf(await sessions.dataset(cachePath), config);
   const paths = runPaths(runDir);
   const checkpointPath = join(paths.checkpoints, checkpointName(epoch));
-  const { model } = await loadCheckpointModel({ config, inputShape: [dataset.height, dataset.width, dataset.channels], checkpointPath });
+  const { model, averagedEpochs } = await loadCheckpointModel({ config, inputShape: [dataset.height, dataset.width, dataset.channels], checkpointPath });
   try {
     const dim = config.model.embeddingDim;
     opts.onProgress?.({ phase: 'embedding', epoch, images: split.testIndices.length });
@@ -144,6 +146,7 @@ export async function evaluateRun(
     const file: EvalFile = {
       epoch,
       checkpoint: checkpointName(epoch),
+      averagedEpochs,
       protocol: describeProtocol(config),
       verification,
       kfold,

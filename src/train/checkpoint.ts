@@ -1,17 +1,20 @@
 // Checkpoints: complete (weights + optimiser slots + training state), atomic (temp dir + rename),
 // and verifiable (manifest.json with the size and SHA-256 of every file, written last).
 // Layout: <checkpointsDir>/epoch-0003[-step-000120]/{weights.json,weights.bin,optimizer.json,
-// optimizer.bin,state.json,manifest.json}. The name is the POSITION to continue from: epoch-0003 =
+// optimizer.bin,state.json,manifest.json}, and average.{json,bin} when the run averages its weights. The name is the POSITION to continue from: epoch-0003 =
 // three epochs done; epoch-0003-step-000120 = three epochs done and 120 steps of the fourth.
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { OptimizerName } from './optimizers';
 import type { CheckpointContents, TrainingState } from './state';
+import type { WeightAverage } from './weight-average';
 import { decodeArrays, encodeArrays, readArrays, type NamedArray, type TensorFileSpec } from './tensor-file';
 import { createHash } from 'node:crypto';
 import { removeStaleTemps, sha256File, writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 
 export const MANIFEST_FILE = 'manifest.json';
+const AVERAGE_JSON = 'average.json';
+const AVERAGE_BIN = 'average.bin';
 const NAME_RE = /^epoch-(\d{4,})(?:-step-(\d{6,}))?$/;
 
 export interface LoadedCheckpoint extends CheckpointContents {
@@ -56,6 +59,10 @@ export async function writeCheckpoint(checkpointsDir: string, contents: Checkpoi
       ['optimizer.json', Buffer.from(JSON.stringify(optimizerSpec, null, 1))],
       ['state.json', Buffer.from(JSON.stringify(contents.state, null, 2))],
     ];
+    if (contents.average) {
+      const a = encodeArrays(contents.average.weights, AVERAGE_BIN);
+      bodies.push([AVERAGE_BIN, a.bin], [AVERAGE_JSON, Buffer.from(JSON.stringify({ ...a.spec, epochs: contents.average.epochs }, null, 1))]);
+    }
     // The files are written (and fsynced) concurrently, and hashed from the bytes in memory rather than
     // read back: a checkpoint is written every epoch, and its cost is orchestration overhead.
     await Promise.all(bodies.map(([file, data]) => writeFileDurable(path.join(tmp, file), data)));
@@ -124,6 +131,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const slots = decodeArrays(optSpec, await fs.readFile(path.join(dir, optSpec.binFile)), path.join(dir, 'optimizer.json'));
   const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as TrainingState;
   return {
+    average: await readAverage(dir),
     name: path.basename(dir),
     path: dir,
     weights,
@@ -134,6 +142,13 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     },
     state,
   };
+}
+
+async function readAverage(dir: string): Promise<WeightAverage | null> {
+  const specPath = path.join(dir, AVERAGE_JSON);
+  if (!existsSync(specPath)) return null;
+  const spec = JSON.parse(await fs.readFile(specPath, 'utf8')) as TensorFileSpec & { epochs: number };
+  return { epochs: spec.epochs, weights: decodeArrays(spec, await fs.readFile(path.join(dir, spec.binFile)), specPath) };
 }
 
 /**

@@ -1,5 +1,6 @@
 // The model of a checkpoint, for evaluation or export in a process that does not train: builds the
-// architecture from the run config and loads the weights (the optimiser slots are not read).
+// architecture from the run config and loads the weights, or their average when the run averages them
+// (training.averageWeights); the optimiser slots are not read.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -15,6 +16,8 @@ export interface CheckpointModel {
   /** The checkpoint directory the weights came from. */
   checkpointPath: string;
   state: TrainingState;
+  /** Epoch ends averaged into the weights (training.averageWeights); 0 = the raw weights of the checkpoint. */
+  averagedEpochs: number;
   /** Damaged checkpoints skipped (only when picking the latest). */
   warnings: string[];
 }
@@ -47,10 +50,12 @@ export async function loadCheckpointModel(o: {
   }
   const model = buildEmbeddingModel({ ...o.config.model, inputShape: o.inputShape, seed: o.config.training.seed });
   try {
-    setModelWeightsFromArrays(model, ck.weights, path.join(ck.path, 'weights.json'));
+    // A run that averages its weights (training.averageWeights) is evaluated and exported with the average.
+    if (ck.average) setModelWeightsFromArrays(model, ck.average.weights, path.join(ck.path, 'average.json'));
+    else setModelWeightsFromArrays(model, ck.weights, path.join(ck.path, 'weights.json'));
   } catch (err) {
     model.dispose();
     throw err;
   }
-  return { model, checkpointPath: ck.path, state: ck.state, warnings };
+  return { model, checkpointPath: ck.path, state: ck.state, averagedEpochs: ck.average?.epochs ?? 0, warnings };
 }

@@ -102,6 +102,8 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
     keepLastCheckpoints: config.training.keepLastCheckpoints,
     checkpointEverySteps: config.training.checkpointEverySteps,
     state,
+    averageWeights: config.training.averageWeights,
+    average: loaded.checkpoint?.average ?? null,
   };
 
   return {

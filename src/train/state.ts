@@ -4,6 +4,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NamedArray } from './tensor-file';
 import type { OptimizerState } from './optimizers';
+import type { WeightAverage } from './weight-average';
 
 /** One training batch; created by the source for each step and disposed by the trainer. */
 export interface TrainBatch {
@@ -82,4 +83,6 @@ export interface CheckpointContents {
   weights: NamedArray[];
   optimizer: OptimizerState;
   state: TrainingState;
+  /** training.averageWeights: the average so far (absent before its first epoch, or when averaging is off). */
+  average?: WeightAverage | null;
 }

@@ -12,6 +12,7 @@ import type { Optimizer } from './optimizers';
 import { writeCheckpointAndPrune } from './checkpoint';
 import { modelWeightsToArrays } from './weights';
 import { readBest } from './best';
+import { averageAfterEpoch, type AverageConfig, type WeightAverage } from './weight-average';
 import type { BatchSource, EpochAccumulator, EpochSummary, StepProgress, TrainingState } from './state';
 
 export interface TrainContext {
@@ -30,6 +31,9 @@ export interface TrainContext {
   checkpointEverySteps: number | null;
   /** Training state; updated in place as steps are taken and checkpoints written. */
   state: TrainingState;
+  averageWeights: AverageConfig;
+  /** The weight average after the last finished epoch (null before averaging starts); updated at every epoch end. */
+  average: WeightAverage | null;
 }
 
 export interface EpochOptions {
@@ -121,6 +125,7 @@ export async function trainEpoch(ctx: TrainContext, epoch: number, opts: EpochOp
   };
   ctx.state.metrics = { ...ctx.state.metrics, loss: summary.meanLoss, activeFraction: summary.meanActiveFraction };
   ctx.state.history = [...(ctx.state.history ?? []), summary];
+  if (ctx.averageWeights.kind !== 'none') ctx.average = averageAfterEpoch(ctx.averageWeights, epoch, ctx.average, modelWeightsToArrays(ctx.model));
   if (opts.checkpoint ?? true) await saveCheckpoint(ctx);
   return summary;
 }
@@ -141,7 +146,7 @@ export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
   // An evaluation (another activity, maybe another process) may have named a new best since this session started.
   const best = await readBest(ctx.checkpointsDir);
   if (best) ctx.state.best = best;
-  const contents = { weights: modelWeightsToArrays(ctx.model), optimizer: ctx.optimizer.exportState(), state: ctx.state };
+  const contents = { weights: modelWeightsToArrays(ctx.model), optimizer: ctx.optimizer.exportState(), state: ctx.state, average: ctx.average };
   // The best checkpoint is never pruned; the one a run resumed from is pruned like any other once newer ones exist.
   return writeCheckpointAndPrune(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, ctx.state.best ? [ctx.state.best.checkpoint] : []);
 }
