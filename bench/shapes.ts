@@ -41,7 +41,8 @@ const SOURCES: Record<ShapeId, { config: string; widths?: [number, number, numbe
 function inputOf(cfg: RunConfig): [number, number, number] {
   const pre = cfg.preprocess;
   if (pre.resize) return [pre.resize.height, pre.resize.width, pre.channels];
-  if (pre.centerCrop) return [pre.centerCrop.height, pre.centerCrop.width, pre.channels];
+  const crop = pre.crop ?? pre.centerCrop;
+  if (crop) return [crop.height, crop.width, pre.channels];
   const native: Record<RunConfig['dataset']['name'], [number, number]> = { att: [112, 92], lfw: [250, 250] };
   const [h, w] = native[cfg.dataset.name];
   return [h, w, pre.channels];

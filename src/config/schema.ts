@@ -52,10 +52,15 @@ export const datasetSchema = z.strictObject({
 });
 
 const sizeSchema = z.strictObject({ height: positiveInt, width: positiveInt });
+const boxSchema = z.strictObject({ top: nonNegativeInt, left: nonNegativeInt, height: positiveInt, width: positiveInt });
 
 export const preprocessSchema = z.strictObject({
   channels: z.union([z.literal(1), z.literal(3)]).describe('1 = grayscale, 3 = RGB.'),
   centerCrop: sizeSchema.nullable().default(null).describe('Centre crop (the reference\'s 128 high x 98 wide for LFW); null = whole image.'),
+  crop: boxSchema
+    .nullable()
+    .default(null)
+    .describe('A fixed box cut from every image, in pixels from the top-left corner (for datasets whose images share one size and framing, such as AT&T\'s 112x92); null = none. Not together with centerCrop.'),
   resize: sizeSchema.nullable().default(null).describe('Resize after the crop; null = native resolution (no upsampling).'),
   normalize: z
     .strictObject({
@@ -209,7 +214,11 @@ export const runConfigSchema = z.strictObject({
 }).refine((c) => c.export.checkpoint !== 'best-validation' || c.dataset.validationIdentities > 0, {
   message: 'best-validation needs a validation set: set dataset.validationIdentities (e.g. 3 for AT&T, 50 for LFW)',
   path: ['export', 'checkpoint'],
-}).superRefine(checkModelInit);
+}).superRefine(checkModelInit).superRefine((c, ctx) => {
+  if (c.preprocess.crop && c.preprocess.centerCrop) {
+    ctx.addIssue({ code: 'custom', path: ['preprocess', 'crop'], message: 'give either crop (a box) or centerCrop, not both; set the other to null' });
+  }
+});
 
 /** model.init face-api-resnet34 needs the input its weights were trained on: RGB 150x150, (rgb - meanRgb) / 255. */
 function checkModelInit(config: { model: z.infer<typeof modelSchema>; preprocess: z.infer<typeof preprocessSchema> }, ctx: z.RefinementCtx): void {

@@ -71,7 +71,7 @@ export function cacheKey(
   pixel: PixelOptions,
   maxIdentities: number | null,
 ): string {
-  const desc = { format: CACHE_FORMAT, dataset, manifestHash, channels: pixel.channels, centerCrop: pixel.centerCrop, resize: pixel.resize, maxIdentities };
+  const desc = { format: CACHE_FORMAT, dataset, manifestHash, channels: pixel.channels, centerCrop: pixel.centerCrop, crop: pixel.crop, resize: pixel.resize, maxIdentities };
   return createHash('sha256').update(JSON.stringify(desc)).digest('hex');
 }
 
@@ -210,7 +210,7 @@ async function writeShards(index: DatasetIndex, dir: string, opts: BuildCacheOpt
       } else if (r.height !== shape.height || r.width !== shape.width) {
         const file = path.join(index.root, e.relPath);
         throw new DatasetError(
-          `${file} is ${r.height}x${r.width} (HxW) but ${shape.path} is ${shape.height}x${shape.width}; set preprocess.resize (or centerCrop) so all images have one size`,
+          `${file} is ${r.height}x${r.width} (HxW) but ${shape.path} is ${shape.height}x${shape.width}; set preprocess.resize (or centerCrop, or crop) so all images have one size`,
           { path: file },
         );
       }

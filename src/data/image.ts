@@ -1,5 +1,5 @@
 // Turns one source image (PGM or anything sharp reads: JPEG, PNG) into the cached form:
-// uint8, HWC, the configured channel count, centre-cropped and optionally resized.
+// uint8, HWC, the configured channel count, cropped (centre or a fixed box) and optionally resized.
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { DatasetError, errorMessage } from './errors';
@@ -9,7 +9,16 @@ import { decodePgm } from './pgm';
 export interface PixelOptions {
   channels: 1 | 3;
   centerCrop: { height: number; width: number } | null;
+  /** A fixed box (preprocess.crop); never together with centerCrop. */
+  crop: CropBox | null;
   resize: { height: number; width: number } | null;
+}
+
+export interface CropBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
 }
 
 export interface DecodedImage {
@@ -60,6 +69,16 @@ export async function preprocessImage(file: string, opts: PixelOptions): Promise
         );
       }
       img = img.extract({ left: centerCropOffset(w, c.width), top: centerCropOffset(h, c.height), width: c.width, height: c.height });
+    }
+    if (opts.crop) {
+      const b = opts.crop;
+      if (b.left + b.width > w || b.top + b.height > h) {
+        throw new DatasetError(
+          `${file}: the crop box (top ${b.top}, left ${b.left}, ${b.height}x${b.width} HxW) reaches past the image, which is ${h}x${w}; fix preprocess.crop`,
+          { path: file },
+        );
+      }
+      img = img.extract({ left: b.left, top: b.top, width: b.width, height: b.height });
     }
     if (opts.resize) {
       img = img.resize({ width: opts.resize.width, height: opts.resize.height, fit: 'fill', kernel: 'cubic' });

@@ -38,7 +38,7 @@ export interface PreparedDataset {
 }
 
 export function pixelOptions(pre: PreprocessConfig): PixelOptions {
-  return { channels: pre.channels, centerCrop: pre.centerCrop, resize: pre.resize };
+  return { channels: pre.channels, centerCrop: pre.centerCrop, crop: pre.crop, resize: pre.resize };
 }
 
 function summary(cachePath: string, m: CacheManifest, built: boolean): PreparedDataset {

@@ -72,6 +72,17 @@ export async function prepareImage(fm: FaceModel, file: string): Promise<Prepare
     }
     ({ height, width } = c);
   }
+  if (preprocess.crop) {
+    const b = preprocess.crop;
+    if (b.top + b.height > height || b.left + b.width > width) {
+      throw new InputError(
+        `${file}: the image is ${hw(height, width)} (HxW), too small for the box the model takes from each image (top ${b.top}, left ${b.left}, ` +
+          `${hw(b.height, b.width)}, as in training); give an image framed like the training images.`,
+        file,
+      );
+    }
+    ({ height, width } = b);
+  }
   let resize = preprocess.resize;
   if (resize) ({ height, width } = resize);
   if (height !== inH || width !== inW) {
@@ -83,7 +94,7 @@ export async function prepareImage(fm: FaceModel, file: string): Promise<Prepare
   if (!colour && inC === 3) notes.push('greyscale copied to 3 channels (the model takes RGB)');
   let img;
   try {
-    img = await preprocessImage(file, { channels: preprocess.channels, centerCrop: preprocess.centerCrop, resize });
+    img = await preprocessImage(file, { channels: preprocess.channels, centerCrop: preprocess.centerCrop, crop: preprocess.crop, resize });
   } catch (err) {
     throw new InputError((err as Error).message, file, err);
   }

@@ -23,6 +23,8 @@ export interface FaceNetSidecar {
   preprocess: {
     channels: 1 | 3;
     centerCrop: { height: number; width: number } | null;
+    /** A fixed box cut from each image (preprocess.crop). */
+    crop: { top: number; left: number; height: number; width: number } | null;
     resize: { height: number; width: number } | null;
     /** The mean/std actually applied (after resolving normalize.mode 'computed'); pixel = (x/255 - mean) / std. */
     mean: number[];
@@ -109,6 +111,7 @@ export async function exportModel(model: tfl.LayersModel, dir: string, opts: Exp
     preprocess: {
       channels: opts.preprocess.channels,
       centerCrop: opts.preprocess.centerCrop,
+      crop: opts.preprocess.crop,
       resize: opts.preprocess.resize,
       mean: opts.normalization.mean,
       std: opts.normalization.std,

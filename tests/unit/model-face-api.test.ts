@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadConfig } from '../../src/config/load';
-import { assembleBatch, preprocessImage } from '../../src/data';
+import { assembleBatch, pixelOptions, preprocessImage } from '../../src/data';
 import { buildEmbeddingModel, DESCRIPTOR_LAYER, FACE_API_STAGES } from '../../src/model';
 import { loadFaceApi } from '../../scripts/validate-published/face-api';
 
@@ -40,7 +40,7 @@ test('the untrained model gives face-api\'s descriptor on real images (within 1e
   if (missing.length) return t.skip(`datasets not found: ${missing.join(', ')}`);
   const faceapi = await loadFaceApi({ backend: 'wasm' });
   const config = loadConfig(CONFIG);
-  const pixels = { channels: config.preprocess.channels, centerCrop: config.preprocess.centerCrop, resize: config.preprocess.resize };
+  const pixels = pixelOptions(config.preprocess);
   const images = await Promise.all(IMAGES.map((f) => preprocessImage(f, pixels)));
   for (const img of images) assert.deepEqual([img.height, img.width, img.channels], [150, 150, 3]);
 

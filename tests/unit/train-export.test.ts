@@ -47,7 +47,7 @@ test('export then load gives identical embeddings and a complete sidecar', async
   assert.deepEqual(sidecar?.inputShape, [8, 8, 1]);
   assert.equal(sidecar?.embeddingDim, 4);
   assert.equal(sidecar?.threshold, 0.89);
-  assert.deepEqual(sidecar?.preprocess, { channels: 1, centerCrop: null, resize: { height: 8, width: 8 }, mean: [0.4422], std: [0.1931] });
+  assert.deepEqual(sidecar?.preprocess, { channels: 1, centerCrop: null, crop: null, resize: { height: 8, width: 8 }, mean: [0.4422], std: [0.1931] });
   assert.deepEqual(sidecar?.metrics, { accuracy: 0.984 });
 
   const x = images(5);
