@@ -149,6 +149,29 @@ test('the training centre crop is applied to a larger image, and an image smalle
   }
 });
 
+test('the training crop box is cut from the same place, and an image it does not fit is refused', async () => {
+  const boxDir = path.join(dir, 'model-box');
+  (await exportTinyModel(boxDir, { crop: { top: 3, left: 1, height: TINY_HEIGHT, width: TINY_WIDTH } })).dispose(); // same weights as `model`
+  const boxed = await loadFaceModel(boxDir);
+  try {
+    // A 16 x 14 image whose box at row 3, column 1 is fixture image s1/2 (not centred: a centre crop would miss it).
+    const px = Array.from({ length: 16 * 14 }, (_, k) => {
+      const [y, x] = [Math.floor(k / 14) - 3, (k % 14) - 1];
+      return y >= 0 && y < TINY_HEIGHT && x >= 0 && x < TINY_WIDTH ? attPixel(1, 2, x, y) : 0;
+    });
+    const framed = path.join(dir, 'framed.pgm');
+    writeFileSync(framed, encodePgm(14, 16, px));
+    const { embeddings, notes } = await embedFiles(boxed, [framed]);
+    assert.deepEqual(notes, []);
+    assertClose(embeddings, bruteForce(model, [[1, 2]]), 1e-5, 'embedding of the box');
+    const small = path.join(dir, 'small-box.pgm');
+    writeFileSync(small, encodePgm(10, 12, Array(120).fill(100)));
+    await assert.rejects(embedFiles(boxed, [small]), new RegExp(`^InputError: ${small}: the image is 12x10 \\(HxW\\), too small for the box`));
+  } finally {
+    boxed.dispose();
+  }
+});
+
 test('verify: the distance is the hand-computed one, SAME below the threshold, for both distance kinds', async () => {
   const [e1, e2] = [bruteForce(model, [[1, 1]]), bruteForce(model, [[2, 1]])];
   const sq = Array.from(e1).reduce((s, v, j) => s + (v - (e2[j] as number)) ** 2, 0);
