@@ -181,3 +181,101 @@ void test('BatchNorm in training mode on the native backend is one fused kernel 
   assert.ok(!kernels.includes('Mean') && !kernels.includes('SquaredDifference'), 'the composite moments still ran');
   assert.ok(cpu.kernels.includes('Mean'), 'the cpu backend keeps the composite');
 });
+
+/** Counts the TensorFlow ops the native backend runs through its binding while `fn` runs. */
+function countNativeOps<T>(fn: () => T): { result: T; ops: Map<string, number> } {
+  const backend = tf.backend() as unknown as { binding?: { executeOp: (...a: unknown[]) => unknown } };
+  const real = backend.binding;
+  const ops = new Map<string, number>();
+  if (!real) return { result: fn(), ops };
+  // The binding's properties are read-only: count through an object that inherits from it.
+  const counting = Object.create(real) as typeof real;
+  Object.defineProperty(counting, 'executeOp', {
+    value: (...a: unknown[]) => {
+      ops.set(a[0] as string, (ops.get(a[0] as string) ?? 0) + 1);
+      return real.executeOp(...a);
+    },
+  });
+  backend.binding = counting;
+  try {
+    return { result: fn(), ops };
+  } finally {
+    backend.binding = real;
+  }
+}
+
+interface AdamRun {
+  weights: Float32Array[];
+  slots: Float32Array[];
+  ops: Map<string, number>;
+}
+
+/**
+ * Five Adam steps over parameters of ranks 4, 2 and 1 with fixed gradients; after the second, one parameter is
+ * replaced from outside (as a restore does), which the in-place state must pick up.
+ */
+function adamSteps(weightDecay: number): AdamRun {
+  const rng = new Rng(5);
+  const shapes = [[3, 3, 2, 4], [5, 3], [4], [7]];
+  const params = shapes.map((s, i) => ({ name: `p${i}`, variable: tf.variable(tf.tensor(uniform(rng, tf.util.sizeFromShape(s)), s)) }));
+  const grads = shapes.map((s) => uniform(rng, tf.util.sizeFromShape(s)));
+  const replacement = uniform(rng, 5 * 3);
+  const optimizer = createOptimizer({ name: 'adam', weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9 }, params);
+  const before = tf.memory().numTensors;
+  const { ops } = countNativeOps(() => {
+    for (let step = 0; step < 5; step++) {
+      if (step === 2) tf.tidy(() => params[1]!.variable.assign(tf.tensor(replacement, [5, 3])));
+      tf.tidy(() => optimizer.applyGradients(grads.map((g, i) => tf.tensor(g.map((v) => v * (step + 1)), shapes[i]!)), 0.01));
+    }
+  });
+  const weights = params.map((p) => p.variable.dataSync() as Float32Array);
+  const slots = optimizer.exportState().slots.map((s) => s.values.slice());
+  optimizer.dispose();
+  // The in-place state (resource variables) is made on the first step and freed by dispose().
+  assert.ok(tf.memory().numTensors <= before, `tensors left: ${tf.memory().numTensors - before}`);
+  params.forEach((p) => p.variable.dispose());
+  return { weights, slots, ops };
+}
+
+void test("Adam on the native backend is one ResourceApplyAdam over all parameters, with the cpu backend's weights and slots", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  for (const weightDecay of [0, 0.01]) {
+    const cpu = await on('cpu', () => adamSteps(weightDecay));
+    const native = await on('tensorflow', () => adamSteps(weightDecay));
+    assert.equal(native.ops.get('ResourceApplyAdam'), 5, `ops run: ${[...native.ops.keys()].join(', ')}`);
+    assert.ok(!native.ops.has('Sqrt') && !native.ops.has('RealDiv'), 'the composite update still ran');
+    // The same quantity rounded differently (TensorFlow's m + (g - m)(1 - beta1)): a few float32 ulps.
+    native.weights.forEach((w, i) => assertClose(w, cpu.weights[i]!, 1e-6, `weight decay ${weightDecay}, parameter ${i}`));
+    native.slots.forEach((s, i) => assertClose(s, cpu.slots[i]!, 1e-6, `weight decay ${weightDecay}, slot ${i}`));
+  }
+});
+
+void test('the in-place Adam state survives an export and import, and a switch to another backend, as the composite does', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const run = async (switchAt: number | null): Promise<Float32Array[]> => {
+    await tf.setBackend('tensorflow');
+    const rng = new Rng(11);
+    const params = [{ name: 'w', variable: tf.variable(tf.tensor(uniform(rng, 24), [2, 3, 4])) }, { name: 'b', variable: tf.variable(tf.tensor(uniform(rng, 4), [4])) }];
+    const optimizer = createOptimizer({ name: 'adam', weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9 }, params);
+    const grads = [uniform(rng, 24), uniform(rng, 4)];
+    for (let step = 0; step < 4; step++) {
+      if (step === switchAt) {
+        // Export on the native backend, import into a fresh optimiser, continue on the cpu backend.
+        const state = optimizer.exportState();
+        const values = params.map((p) => p.variable.dataSync().slice());
+        await tf.setBackend('cpu');
+        params.forEach((p, i) => p.variable.assign(tf.tensor(values[i]!, p.variable.shape)));
+        optimizer.importState({ ...state, slots: state.slots.map((s) => ({ ...s, values: s.values.slice() })) });
+      }
+      tf.tidy(() => optimizer.applyGradients(grads.map((g, i) => tf.tensor(g, params[i]!.variable.shape)), 0.01));
+    }
+    const out = params.map((p) => p.variable.dataSync().slice() as Float32Array);
+    optimizer.dispose();
+    params.forEach((p) => p.variable.dispose());
+    return out;
+  };
+  const straight = await run(null);
+  const switched = await run(2);
+  straight.forEach((w, i) => assertClose(switched[i]!, w, 1e-6, `parameter ${i}`));
+  await tf.setBackend('tensorflow');
+});

@@ -7,6 +7,8 @@
 // ops/batch-norm-training.ts). The ReLU override applies only while the native backend is active.
 import * as tf from '@tensorflow/tfjs-core';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from '../ops/batch-norm-training';
+import { registerFlatAdam } from '../ops/flat-adam';
+import { ResourceFlatAdam, type ResourceBackend } from './resource-adam';
 
 /** The native backend's name in tfjs (tfjs-node and tfjs-node-gpu both register as 'tensorflow'). */
 const NATIVE = 'tensorflow';
@@ -45,6 +47,7 @@ export function registerNativeGradients(): void {
   registered = true;
   registerBatchNormTraining();
   registerBatchNormTrainingGradient();
+  registerFlatAdam(NATIVE, (size) => new ResourceFlatAdam(tf.backend() as unknown as ResourceBackend, size));
   tf.registerKernel({
     kernelName: RELU_GRAD,
     backendName: NATIVE,
