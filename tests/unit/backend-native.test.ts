@@ -279,3 +279,24 @@ void test('the in-place Adam state survives an export and import, and a switch t
   straight.forEach((w, i) => assertClose(switched[i]!, w, 1e-6, `parameter ${i}`));
   await tf.setBackend('tensorflow');
 });
+
+void test("max pooling's gradient on the native backend runs oneDNN's kernel, with the cpu backend's values", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const rng = new Rng(31);
+  // After a ReLU, as in the stem: many zeros, so windows with tied maxima, and overlapping 3x3/2 windows.
+  const xs = uniform(rng, 2 * 11 * 9 * 3);
+  for (const pad of ['valid', 'same'] as const) {
+    const outShape = pad === 'valid' ? [2, 5, 4, 3] : [2, 6, 5, 3];
+    const probe = uniform(rng, outShape.reduce((a, b) => a * b, 1));
+    const compute = (): Float32Array =>
+      tf.tidy(() => {
+        const f = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.maxPool(tf.relu(x) as tf.Tensor4D, 3, 2, pad), tf.tensor(probe, outShape)));
+        return tf.grad(f)(tf.tensor4d(xs, [2, 11, 9, 3])).dataSync() as Float32Array;
+      });
+    const cpu = await on('cpu', compute);
+    const native = await on('tensorflow', () => countNativeOps(compute));
+    assert.equal(native.ops.get('_MklNativeMaxPoolGrad'), 1, `ops run: ${[...native.ops.keys()].join(', ')}`);
+    assert.ok(!native.ops.has('MaxPoolGrad'), "TensorFlow's own MaxPoolGrad still ran");
+    assertClose(native.result, cpu, 1e-6, `${pad} dx`);
+  }
+});
