@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
 import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model';
 import { tripletLoss } from '../../src/loss';
-import { createOptimizer, defaultEmbed, trainStep } from '../../src/train';
+import { createOptimizer, defaultEmbed, flatNorm, trainStep } from '../../src/train';
 import { Rng } from '../../src/util/rng';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/ops/batch-norm-training';
 import { assertProbesClose, probeBatchNorm } from '../helpers/batch-norm-probe';
@@ -299,4 +299,14 @@ void test("max pooling's gradient on the native backend runs oneDNN's kernel, wi
     assert.ok(!native.ops.has('MaxPoolGrad'), "TensorFlow's own MaxPoolGrad still ran");
     assertClose(native.result, cpu, 1e-6, `${pad} dx`);
   }
+});
+
+void test("the global gradient norm on the native backend is one L2Loss, with the cpu backend's value", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const values = uniform(new Rng(41), 100_003);
+  const cpu = await on('cpu', () => tf.tidy(() => flatNorm(tf.tensor1d(values))));
+  const native = await on('tensorflow', () => countNativeOps(() => tf.tidy(() => flatNorm(tf.tensor1d(values)))));
+  assert.equal(native.ops.get('L2Loss'), 1, `ops run: ${[...native.ops.keys()].join(', ')}`);
+  assert.ok(!native.ops.has('Square'), 'the composite still ran');
+  assertClose([native.result], [cpu], 1e-6, 'norm');
 });

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from '../ops/batch-norm-training';
 import { registerFlatAdam } from '../ops/flat-adam';
+import { HALF_SUM_OF_SQUARES } from '../ops/sum-of-squares';
 import { ResourceFlatAdam, type ResourceBackend } from './resource-adam';
 
 /** The native backend's name in tfjs (tfjs-node and tfjs-node-gpu both register as 'tensorflow'). */
@@ -52,6 +53,15 @@ export function registerNativeGradients(): void {
   registerBatchNormTrainingGradient();
   registerFlatAdam(NATIVE, (size) => new ResourceFlatAdam(tf.backend() as unknown as ResourceBackend, size));
   registerOneDnnMaxPoolGrad();
+  tf.registerKernel({
+    kernelName: HALF_SUM_OF_SQUARES,
+    backendName: NATIVE,
+    kernelFunc: ({ inputs, backend }) => {
+      const { x } = inputs as unknown as { x: tf.TensorInfo };
+      const native = backend as unknown as NativeBackend;
+      return native.executeSingleOutput('L2Loss', [{ name: 'T', type: native.binding.TF_ATTR_TYPE, value: native.binding.TF_FLOAT }], [x]);
+    },
+  });
   tf.registerKernel({
     kernelName: RELU_GRAD,
     backendName: NATIVE,
