@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
-import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model';
+import { buildEmbeddingModel, FusedBatchNormalization, type EmbeddingModelOptions } from '../../src/model';
+import { withBatchedMovingAverages } from '../../src/model/moving-averages';
+import { batchNormTraining } from '../../src/backend';
 import { tripletLoss } from '../../src/loss';
 import { createOptimizer, defaultEmbed, flatNorm, trainStep } from '../../src/train';
 import { Rng } from '../../src/util/rng';
@@ -309,4 +311,59 @@ void test("the global gradient norm on the native backend is one L2Loss, with th
   assert.equal(native.ops.get('L2Loss'), 1, `ops run: ${[...native.ops.keys()].join(', ')}`);
   assert.ok(!native.ops.has('Square'), 'the composite still ran');
   assertClose([native.result], [cpu], 1e-6, 'norm');
+});
+
+void test("BatchNorm's moving variance on the native backend is TensorFlow's unbiased variance times (N-1)/N, applied with the batch, bit for bit", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  await tf.setBackend('tensorflow');
+  const rng = new Rng(77);
+  const shape: [number, number, number, number] = [4, 5, 3, 6];
+  const xs = uniform(rng, tf.util.sizeFromShape(shape)).map((v, i) => 3 * v + (i % 6));
+  const layer = new FusedBatchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: 'bn_bessel' });
+  layer.build(shape);
+  const x = tf.tensor4d(xs, shape);
+  const moving = layer.getWeights()[3]!.dataSync().slice();
+  const { ops } = countNativeOps(() => withBatchedMovingAverages(() => tf.dispose(layer.apply(x, { training: true }) as tf.Tensor)));
+  // Two Muls for the whole batch of updates: the (N - 1) / N factors and the momentum (none in the kernel).
+  assert.equal(ops.get('Mul'), 2, JSON.stringify([...ops]));
+  // What the kernel used to do: the unbiased variance times (N - 1) / N, then the update, as separate tensor ops.
+  const expected = tf.tidy(() => {
+    const r = batchNormTraining(x, tf.ones([6]) as tf.Tensor1D, tf.zeros([6]) as tf.Tensor1D, 1e-5)!;
+    const n = 4 * 5 * 3;
+    assert.equal(r.varianceScale, (n - 1) / n);
+    const biased = tf.mul(r.variance, (n - 1) / n);
+    const m = tf.tensor1d(moving);
+    return tf.sub(m, tf.mul(tf.sub(m, biased), 1 - 0.9)).dataSync();
+  });
+  assert.deepEqual(Array.from(layer.getWeights()[3]!.dataSync()), Array.from(expected));
+  x.dispose();
+  layer.weights.forEach((w) => w.dispose());
+});
+
+void test("Add's and Identity's gradients on the native backend run no Reshape or Cast, with the cpu backend's values bit for bit", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const rng = new Rng(3);
+  const [as, bs, ps, cs] = [uniform(rng, 24), uniform(rng, 24), uniform(rng, 24), uniform(rng, 4)];
+  const compute = (): Float32Array[] =>
+    tf.tidy(() => {
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(tf.add(tf.clone(tf.add(a, b)), c), tf.tensor(ps, [2, 3, 4]))); // c broadcasts: tfjs's own gradient
+      return tf.grads(f)([tf.tensor(as, [2, 3, 4]), tf.tensor(bs, [2, 3, 4]), tf.tensor(cs, [4])]).map((g) => g.dataSync() as Float32Array);
+    });
+  const cpu = await on('cpu', compute);
+  const native = await on('tensorflow', () => countNativeOps(compute));
+  [0, 1].forEach((i) => assert.deepEqual(Array.from(native.result[i]!), Array.from(cpu[i]!), `gradient ${i}`));
+  // The broadcast input's gradient is a sum, in TensorFlow's order on one backend and tfjs's on the other.
+  assertClose(native.result[2]!, cpu[2]!, 1e-6, 'broadcast gradient');
+  // The gradient functions themselves: same-shaped dy passes through as a new reference, no TensorFlow op.
+  const direct = countNativeOps(() =>
+    tf.tidy(() => {
+      const dy = tf.tensor(ps, [2, 3, 4]);
+      const add = tf.getGradient(tf.Add).gradFunc(dy, [tf.tensor(as, [2, 3, 4]), tf.tensor(bs, [2, 3, 4])], {});
+      const identity = tf.getGradient(tf.Identity).gradFunc(dy, [], {});
+      return [add['a']!(), add['b']!(), identity['x']!()].map((g) => g.dataSync() as Float32Array);
+    }),
+  );
+  direct.result.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(ps), `pass-through ${i}`));
+  assert.deepEqual([...direct.ops.keys()], [], `TensorFlow ops run: ${JSON.stringify([...direct.ops])}`);
 });

@@ -6,7 +6,7 @@
 // where TensorFlow has FusedBatchNormV3 and FusedBatchNormGradV3 (the op and its contract:
 // ops/batch-norm-training.ts). The ReLU override applies only while the native backend is active.
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient } from '../ops/batch-norm-training';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, registerBatchNormTrainingGradient, registerUnbiasedVariance } from '../ops/batch-norm-training';
 import { registerFlatAdam } from '../ops/flat-adam';
 import { HALF_SUM_OF_SQUARES } from '../ops/sum-of-squares';
 import { ResourceFlatAdam, type ResourceBackend } from './resource-adam';
@@ -53,6 +53,7 @@ export function registerNativeGradients(): void {
   registerBatchNormTrainingGradient();
   registerFlatAdam(NATIVE, (size) => new ResourceFlatAdam(tf.backend() as unknown as ResourceBackend, size));
   registerOneDnnMaxPoolGrad();
+  registerLeanGradients();
   tf.registerKernel({
     kernelName: HALF_SUM_OF_SQUARES,
     backendName: NATIVE,
@@ -88,6 +89,7 @@ export function registerNativeGradients(): void {
 }
 
 function registerBatchNormTraining(): void {
+  registerUnbiasedVariance(NATIVE);
   tf.registerKernel({
     kernelName: BATCH_NORM_TRAINING,
     backendName: NATIVE,
@@ -104,11 +106,9 @@ function registerBatchNormTraining(): void {
       } finally {
         native.disposeData(emptyId);
       }
-      // Undo the Bessel correction (N / (N - 1)): the contract is tf.moments' biased variance.
-      const n = tf.util.sizeFromShape(x.shape) / (x.shape[3] as number);
-      const biased = tf.mul(out[2] as tf.Tensor, (n - 1) / n);
-      out[2]?.dispose();
-      return [out[0]!, out[1]!, biased, ...out.slice(3)];
+      // The variance is Bessel-corrected (N - 1); registerUnbiasedVariance below says so, and the batched
+      // moving-average update takes it back to the biased one (one kernel a step instead of one a layer).
+      return out;
     },
   });
   tf.registerKernel({
@@ -173,6 +173,38 @@ function registerOneDnnMaxPoolGrad(): void {
         }
       }
       return stock.kernelFunc(args);
+    },
+  });
+}
+
+/**
+ * tfjs's gradients of Add and Identity end in a kernel that changes nothing when no broadcasting is involved: Add's
+ * reshapes dy to each input's shape (16 Reshape ops a ResNet-18 step, from the residual additions) and Identity's
+ * casts float32 dy to float32 (14 Cast ops); on the native backend each is a TensorFlow op, ~30 microseconds to
+ * dispatch. There they become a clone (a new reference to the same data, no TensorFlow op); everything else keeps
+ * tfjs's gradient. The values are the same bit for bit.
+ */
+function registerLeanGradients(): void {
+  const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+  const stockAdd = tf.getGradient(tf.Add);
+  tf.registerGradient({
+    ...stockAdd,
+    gradFunc: (dy, saved, attrs) => {
+      const d = dy as tf.Tensor;
+      const [a, b] = saved as tf.Tensor[];
+      if (tf.getBackend() === NATIVE && d.dtype === 'float32' && same(a!.shape, d.shape) && same(b!.shape, d.shape)) {
+        return { a: () => tf.clone(d), b: () => tf.clone(d) };
+      }
+      return stockAdd.gradFunc(dy, saved, attrs);
+    },
+  });
+  const stockIdentity = tf.getGradient(tf.Identity);
+  tf.registerGradient({
+    ...stockIdentity,
+    gradFunc: (dy, saved, attrs) => {
+      const d = dy as tf.Tensor;
+      if (tf.getBackend() === NATIVE && d.dtype === 'float32') return { x: () => tf.clone(d) };
+      return stockIdentity.gradFunc(dy, saved, attrs);
     },
   });
 }
