@@ -69,8 +69,10 @@ export class Optimizer {
   ) {
     if (params.length === 0) throw new Error('Expected at least one trainable variable for the optimiser, but got none.');
     this.sizes = params.map((p) => p.variable.size);
-    // Slots exist from the start, so the live-tensor count does not jump at the first step.
+    // Slots exist from the start, so the live-tensor count does not jump at the first step (the trainer's leak
+    // guard checks every step); so does the in-place Adam state, where the backend has one.
     this.ensureSlots();
+    if (options.name === 'adam') this.fused = createFlatAdam(this.totalSize());
   }
 
   get step(): number {
