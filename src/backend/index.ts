@@ -7,4 +7,6 @@
 //   wasm/      kernels registered on wasm (and cpu's weight gradient), its SIMD module, heap and threads
 export { AUTO_ORDER, BackendUnavailableError, availableBackends, initBackend, type BackendChoice, type ConcreteBackend } from './select';
 export { adamUpdate, type AdamUpdateAttrs } from './ops/adam-update';
+export { halfSumOfSquares } from './ops/sum-of-squares';
+export { createFlatAdam, type FlatAdamState } from './ops/flat-adam';
 export { batchNormTraining, type BatchNormTrainingResult } from './ops/batch-norm-training';

@@ -4,11 +4,15 @@ import * as tf from '@tensorflow/tfjs-core';
 // training imports it anyway. Importing it here keeps the loss differentiable when used on its own.
 import '@tensorflow/tfjs-layers';
 import { batchAllTripletLoss } from './batch-all';
+import { batchAllTripletLossOnHost } from './batch-all-host';
 import { batchHardTripletLoss } from './batch-hard';
 import { type DistanceMetric, pairwiseDistances } from './distances';
 import { maskedMean, negativePairMask, positivePairMask } from './masks';
 import { semiHardTripletLoss } from './semi-hard';
 import type { Miner } from './types';
+
+/** tfjs-node's (and tfjs-node-gpu's) backend name. */
+const NATIVE_BACKEND = 'tensorflow';
 
 export type MinerName = 'batch-all' | 'batch-hard' | 'semi-hard';
 
@@ -60,6 +64,11 @@ function validate(embeddings: tf.Tensor, labels: tf.Tensor, opts: TripletLossOpt
  */
 export function tripletLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, opts: TripletLossOptions): TripletLossResult {
   validate(embeddings, labels, opts);
+  // On the native backend every kernel costs tens of microseconds to dispatch, whatever its size: batch-all on
+  // Euclidean distances (the CPU configs' loss) runs there as one op computed on the host (batch-all-host.ts).
+  if (opts.miner === 'batch-all' && opts.distance === 'euclidean' && tf.getBackend() === NATIVE_BACKEND) {
+    return batchAllTripletLossOnHost(embeddings, labels, opts.margin);
+  }
   return tf.tidy(() => {
     const distances = pairwiseDistances(embeddings, opts.distance);
     const mined = MINERS[opts.miner](distances, labels, opts.margin);

@@ -34,7 +34,7 @@ export class FusedBatchNormalization extends stockLayerClass<typeof BatchNormali
       const fused = batchNormTraining(input as tf.Tensor4D, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon);
       if (!fused) return super.call(inputs, kwargs) as tf.Tensor;
       updateMovingAverage(state.movingMean, fused.mean, state.momentum);
-      updateMovingAverage(state.movingVariance, fused.variance, state.momentum);
+      updateMovingAverage(state.movingVariance, fused.variance, state.momentum, fused.varianceScale);
       return fused.y;
     });
   }

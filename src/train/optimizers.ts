@@ -4,7 +4,7 @@
 // restores it bit for bit, and the learning rate is simply an argument of every step.
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '../config/schema';
-import { adamUpdate } from '../backend';
+import { adamUpdate, createFlatAdam, halfSumOfSquares, type FlatAdamState } from '../backend';
 
 export type OptimizerName = OptimizerConfig['name'];
 
@@ -52,6 +52,16 @@ export class Optimizer {
    */
   private slots = new Map<string, tf.Variable>();
   private readonly sizes: number[];
+  /**
+   * Adam's weights, m and v held by the backend and updated in place by one kernel (the native backend:
+   * ResourceApplyAdam, src/backend/native/resource-adam.ts), where it has that; null elsewhere. While
+   * `fusedHoldsSlots`, it holds the current m and v and the slot variables above are stale; the parameters are
+   * the pieces of its weights as long as their data is what the last fused step assigned (`fusedWeightIds`):
+   * anything else (a restore) is loaded into it before the next step.
+   */
+  private fused: FlatAdamState | null = null;
+  private fusedHoldsSlots = false;
+  private fusedWeightIds: object[] | null = null;
 
   constructor(
     readonly options: OptimizerOptions,
@@ -59,8 +69,10 @@ export class Optimizer {
   ) {
     if (params.length === 0) throw new Error('Expected at least one trainable variable for the optimiser, but got none.');
     this.sizes = params.map((p) => p.variable.size);
-    // Slots exist from the start, so the live-tensor count does not jump at the first step.
+    // Slots exist from the start, so the live-tensor count does not jump at the first step (the trainer's leak
+    // guard checks every step); so does the in-place Adam state, where the backend has one.
     this.ensureSlots();
+    if (options.name === 'adam') this.fused = createFlatAdam(this.totalSize());
   }
 
   get step(): number {
@@ -103,6 +115,14 @@ export class Optimizer {
     this.ensureSlots();
     this.stepCount += 1;
     const o = this.options;
+    if (o.name === 'adam') {
+      const fused = this.fusedAdam();
+      if (fused) {
+        this.applyFusedAdam(fused, flatGradient, learningRate);
+        return;
+      }
+    }
+    this.dropFused();
     tf.tidy(() => {
       let g: tf.Tensor = flatGradient;
       // Adam: classic L2 (decay added to the gradient), as SGD's; AdamW: decoupled decay applied to the weights below.
@@ -149,7 +169,7 @@ export class Optimizer {
     for (const slotName of SLOT_NAMES[this.options.name]) {
       // One read of the whole slot; each parameter's values are a view of it (a copy per parameter cost
       // 30-60 ms of each epoch's checkpoint for att-cpu's 2.8 M parameters).
-      const flat = this.slot(slotName).dataSync() as Float32Array;
+      const flat = this.slotValues(slotName);
       let offset = 0;
       this.params.forEach((p, i) => {
         const size = this.sizes[i] as number;
@@ -185,12 +205,82 @@ export class Optimizer {
       });
       tf.tidy(() => this.slot(slotName).assign(tf.tensor1d(flat, 'float32')));
     }
+    // The slot variables are the truth again; a fused state loads them before its next step.
+    this.fusedHoldsSlots = false;
     this.stepCount = state.step;
   }
 
   dispose(): void {
+    this.fused?.dispose();
+    this.fused = null;
+    this.fusedHoldsSlots = false;
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
+  }
+
+  /** The fused Adam state on the active backend, made on first use; null where the backend has none. */
+  private fusedAdam(): FlatAdamState | null {
+    if (this.fused?.usable()) return this.fused;
+    // Made on another backend (tests switch backends): take its m and v back into the slots, then start afresh.
+    this.dropFused();
+    this.fused = createFlatAdam(this.totalSize());
+    return this.fused;
+  }
+
+  private dropFused(): void {
+    if (!this.fused) return;
+    if (this.fusedHoldsSlots) {
+      for (const slotName of ['m', 'v'] as const) {
+        const values = this.slotValues(slotName);
+        tf.tidy(() => this.slot(slotName).assign(tf.tensor1d(values.slice(), 'float32')));
+      }
+    }
+    this.fused.dispose();
+    this.fused = null;
+    this.fusedHoldsSlots = false;
+    this.fusedWeightIds = null;
+  }
+
+  /** The current values of a slot, end to end (read-only: they may share the backend's storage). */
+  private slotValues(slotName: string): Float32Array {
+    if (!this.fused || !this.fusedHoldsSlots) return this.slot(slotName).dataSync() as Float32Array;
+    const t = this.fused.read(slotName as 'm' | 'v');
+    try {
+      return t.dataSync() as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  }
+
+  /**
+   * Adam as one in-place kernel over all parameters, then the new weights cut back into the parameters (a SplitV
+   * and a reshape per weight tensor of rank > 1). The same quantity as the composite, in TensorFlow's rounding.
+   */
+  private applyFusedAdam(fused: FlatAdamState, flatGradient: tf.Tensor1D, learningRate: number): void {
+    const o = this.options;
+    const c1 = 1 - Math.pow(o.beta1, this.stepCount);
+    const c2 = 1 - Math.pow(o.beta2, this.stepCount);
+    const attrs = { beta1: o.beta1, beta2: o.beta2, stepSize: (learningRate * Math.sqrt(c2)) / c1, epsilon: o.epsilon * Math.sqrt(c2) };
+    tf.tidy(() => {
+      if (!this.fusedHoldsSlots) {
+        fused.load('m', this.slot('m') as tf.Tensor1D);
+        fused.load('v', this.slot('v') as tf.Tensor1D);
+        this.fusedHoldsSlots = true;
+      }
+      const ids = this.fusedWeightIds;
+      if (!ids || this.params.some((p, i) => p.variable.dataId !== ids[i])) fused.load('weights', flatten(this.params.map((p) => p.variable)));
+      let g: tf.Tensor1D = flatGradient;
+      if (o.weightDecay > 0) {
+        const w = fused.read('weights');
+        g = tf.add(g, tf.mul(tf.scalar(o.weightDecay), w));
+        w.dispose();
+      }
+      const w = fused.step(g, attrs);
+      const pieces = unflatten(w, this.params.map((p) => p.variable.shape), this.sizes);
+      w.dispose();
+      this.params.forEach((p, i) => p.variable.assign(pieces[i] as tf.Tensor));
+    });
+    this.fusedWeightIds = this.params.map((p) => p.variable.dataId);
   }
 
   private totalSize(): number {
@@ -233,6 +323,13 @@ export function createOptimizer(options: OptimizerOptions, params: NamedVariable
 
 /** The L2 norm of a flat gradient (flattenGradients): the global norm, as torch.nn.utils.clip_grad_norm_ computes it. */
 export function flatNorm(flat: tf.Tensor1D): number {
+  // One pass where the backend has it (native: L2Loss); it sums in another order than square + sum (last bits).
+  const half = halfSumOfSquares(flat);
+  if (half) {
+    const value = half.dataSync()[0] as number;
+    half.dispose();
+    return Math.sqrt(2 * value);
+  }
   return tf.tidy(() => tf.sqrt(tf.sum(tf.square(flat))).dataSync()[0] as number);
 }
 

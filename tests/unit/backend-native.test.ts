@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../src/backend';
-import { buildEmbeddingModel, type EmbeddingModelOptions } from '../../src/model';
+import { buildEmbeddingModel, FusedBatchNormalization, type EmbeddingModelOptions } from '../../src/model';
+import { withBatchedMovingAverages } from '../../src/model/moving-averages';
+import { batchNormTraining } from '../../src/backend';
 import { tripletLoss } from '../../src/loss';
-import { createOptimizer, defaultEmbed, trainStep } from '../../src/train';
+import { createOptimizer, defaultEmbed, flatNorm, trainStep } from '../../src/train';
 import { Rng } from '../../src/util/rng';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../src/backend/ops/batch-norm-training';
 import { assertProbesClose, probeBatchNorm } from '../helpers/batch-norm-probe';
@@ -180,4 +182,188 @@ void test('BatchNorm in training mode on the native backend is one fused kernel 
   assert.ok(kernels.includes(BATCH_NORM_TRAINING) && kernels.includes(BATCH_NORM_TRAINING_GRAD), `kernels run: ${kernels.join(', ')}`);
   assert.ok(!kernels.includes('Mean') && !kernels.includes('SquaredDifference'), 'the composite moments still ran');
   assert.ok(cpu.kernels.includes('Mean'), 'the cpu backend keeps the composite');
+});
+
+/** Counts the TensorFlow ops the native backend runs through its binding while `fn` runs. */
+function countNativeOps<T>(fn: () => T): { result: T; ops: Map<string, number> } {
+  const backend = tf.backend() as unknown as { binding?: { executeOp: (...a: unknown[]) => unknown } };
+  const real = backend.binding;
+  const ops = new Map<string, number>();
+  if (!real) return { result: fn(), ops };
+  // The binding's properties are read-only: count through an object that inherits from it.
+  const counting = Object.create(real) as typeof real;
+  Object.defineProperty(counting, 'executeOp', {
+    value: (...a: unknown[]) => {
+      ops.set(a[0] as string, (ops.get(a[0] as string) ?? 0) + 1);
+      return real.executeOp(...a);
+    },
+  });
+  backend.binding = counting;
+  try {
+    return { result: fn(), ops };
+  } finally {
+    backend.binding = real;
+  }
+}
+
+interface AdamRun {
+  weights: Float32Array[];
+  slots: Float32Array[];
+  ops: Map<string, number>;
+}
+
+/**
+ * Five Adam steps over parameters of ranks 4, 2 and 1 with fixed gradients; after the second, one parameter is
+ * replaced from outside (as a restore does), which the in-place state must pick up.
+ */
+function adamSteps(weightDecay: number): AdamRun {
+  const rng = new Rng(5);
+  const shapes = [[3, 3, 2, 4], [5, 3], [4], [7]];
+  const params = shapes.map((s, i) => ({ name: `p${i}`, variable: tf.variable(tf.tensor(uniform(rng, tf.util.sizeFromShape(s)), s)) }));
+  const grads = shapes.map((s) => uniform(rng, tf.util.sizeFromShape(s)));
+  const replacement = uniform(rng, 5 * 3);
+  const optimizer = createOptimizer({ name: 'adam', weightDecay, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9 }, params);
+  const before = tf.memory().numTensors;
+  const { ops } = countNativeOps(() => {
+    for (let step = 0; step < 5; step++) {
+      if (step === 2) tf.tidy(() => params[1]!.variable.assign(tf.tensor(replacement, [5, 3])));
+      tf.tidy(() => optimizer.applyGradients(grads.map((g, i) => tf.tensor(g.map((v) => v * (step + 1)), shapes[i]!)), 0.01));
+    }
+  });
+  const weights = params.map((p) => p.variable.dataSync() as Float32Array);
+  const slots = optimizer.exportState().slots.map((s) => s.values.slice());
+  optimizer.dispose();
+  // The in-place state (resource variables) is made on the first step and freed by dispose().
+  assert.ok(tf.memory().numTensors <= before, `tensors left: ${tf.memory().numTensors - before}`);
+  params.forEach((p) => p.variable.dispose());
+  return { weights, slots, ops };
+}
+
+void test("Adam on the native backend is one ResourceApplyAdam over all parameters, with the cpu backend's weights and slots", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  for (const weightDecay of [0, 0.01]) {
+    const cpu = await on('cpu', () => adamSteps(weightDecay));
+    const native = await on('tensorflow', () => adamSteps(weightDecay));
+    assert.equal(native.ops.get('ResourceApplyAdam'), 5, `ops run: ${[...native.ops.keys()].join(', ')}`);
+    assert.ok(!native.ops.has('Sqrt') && !native.ops.has('RealDiv'), 'the composite update still ran');
+    // The same quantity rounded differently (TensorFlow's m + (g - m)(1 - beta1)): a few float32 ulps.
+    native.weights.forEach((w, i) => assertClose(w, cpu.weights[i]!, 1e-6, `weight decay ${weightDecay}, parameter ${i}`));
+    native.slots.forEach((s, i) => assertClose(s, cpu.slots[i]!, 1e-6, `weight decay ${weightDecay}, slot ${i}`));
+  }
+});
+
+void test('the in-place Adam state survives an export and import, and a switch to another backend, as the composite does', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const run = async (switchAt: number | null): Promise<Float32Array[]> => {
+    await tf.setBackend('tensorflow');
+    const rng = new Rng(11);
+    const params = [{ name: 'w', variable: tf.variable(tf.tensor(uniform(rng, 24), [2, 3, 4])) }, { name: 'b', variable: tf.variable(tf.tensor(uniform(rng, 4), [4])) }];
+    const optimizer = createOptimizer({ name: 'adam', weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0.9 }, params);
+    const grads = [uniform(rng, 24), uniform(rng, 4)];
+    for (let step = 0; step < 4; step++) {
+      if (step === switchAt) {
+        // Export on the native backend, import into a fresh optimiser, continue on the cpu backend.
+        const state = optimizer.exportState();
+        const values = params.map((p) => p.variable.dataSync().slice());
+        await tf.setBackend('cpu');
+        params.forEach((p, i) => p.variable.assign(tf.tensor(values[i]!, p.variable.shape)));
+        optimizer.importState({ ...state, slots: state.slots.map((s) => ({ ...s, values: s.values.slice() })) });
+      }
+      tf.tidy(() => optimizer.applyGradients(grads.map((g, i) => tf.tensor(g, params[i]!.variable.shape)), 0.01));
+    }
+    const out = params.map((p) => p.variable.dataSync().slice() as Float32Array);
+    optimizer.dispose();
+    params.forEach((p) => p.variable.dispose());
+    return out;
+  };
+  const straight = await run(null);
+  const switched = await run(2);
+  straight.forEach((w, i) => assertClose(switched[i]!, w, 1e-6, `parameter ${i}`));
+  await tf.setBackend('tensorflow');
+});
+
+void test("max pooling's gradient on the native backend runs oneDNN's kernel, with the cpu backend's values", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const rng = new Rng(31);
+  // After a ReLU, as in the stem: many zeros, so windows with tied maxima, and overlapping 3x3/2 windows.
+  const xs = uniform(rng, 2 * 11 * 9 * 3);
+  for (const pad of ['valid', 'same'] as const) {
+    const outShape = pad === 'valid' ? [2, 5, 4, 3] : [2, 6, 5, 3];
+    const probe = uniform(rng, outShape.reduce((a, b) => a * b, 1));
+    const compute = (): Float32Array =>
+      tf.tidy(() => {
+        const f = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.maxPool(tf.relu(x) as tf.Tensor4D, 3, 2, pad), tf.tensor(probe, outShape)));
+        return tf.grad(f)(tf.tensor4d(xs, [2, 11, 9, 3])).dataSync() as Float32Array;
+      });
+    const cpu = await on('cpu', compute);
+    const native = await on('tensorflow', () => countNativeOps(compute));
+    assert.equal(native.ops.get('_MklNativeMaxPoolGrad'), 1, `ops run: ${[...native.ops.keys()].join(', ')}`);
+    assert.ok(!native.ops.has('MaxPoolGrad'), "TensorFlow's own MaxPoolGrad still ran");
+    assertClose(native.result, cpu, 1e-6, `${pad} dx`);
+  }
+});
+
+void test("the global gradient norm on the native backend is one L2Loss, with the cpu backend's value", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const values = uniform(new Rng(41), 100_003);
+  const cpu = await on('cpu', () => tf.tidy(() => flatNorm(tf.tensor1d(values))));
+  const native = await on('tensorflow', () => countNativeOps(() => tf.tidy(() => flatNorm(tf.tensor1d(values)))));
+  assert.equal(native.ops.get('L2Loss'), 1, `ops run: ${[...native.ops.keys()].join(', ')}`);
+  assert.ok(!native.ops.has('Square'), 'the composite still ran');
+  assertClose([native.result], [cpu], 1e-6, 'norm');
+});
+
+void test("BatchNorm's moving variance on the native backend is TensorFlow's unbiased variance times (N-1)/N, applied with the batch, bit for bit", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  await tf.setBackend('tensorflow');
+  const rng = new Rng(77);
+  const shape: [number, number, number, number] = [4, 5, 3, 6];
+  const xs = uniform(rng, tf.util.sizeFromShape(shape)).map((v, i) => 3 * v + (i % 6));
+  const layer = new FusedBatchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: 'bn_bessel' });
+  layer.build(shape);
+  const x = tf.tensor4d(xs, shape);
+  const moving = layer.getWeights()[3]!.dataSync().slice();
+  const { ops } = countNativeOps(() => withBatchedMovingAverages(() => tf.dispose(layer.apply(x, { training: true }) as tf.Tensor)));
+  // Two Muls for the whole batch of updates: the (N - 1) / N factors and the momentum (none in the kernel).
+  assert.equal(ops.get('Mul'), 2, JSON.stringify([...ops]));
+  // What the kernel used to do: the unbiased variance times (N - 1) / N, then the update, as separate tensor ops.
+  const expected = tf.tidy(() => {
+    const r = batchNormTraining(x, tf.ones([6]) as tf.Tensor1D, tf.zeros([6]) as tf.Tensor1D, 1e-5)!;
+    const n = 4 * 5 * 3;
+    assert.equal(r.varianceScale, (n - 1) / n);
+    const biased = tf.mul(r.variance, (n - 1) / n);
+    const m = tf.tensor1d(moving);
+    return tf.sub(m, tf.mul(tf.sub(m, biased), 1 - 0.9)).dataSync();
+  });
+  assert.deepEqual(Array.from(layer.getWeights()[3]!.dataSync()), Array.from(expected));
+  x.dispose();
+  layer.weights.forEach((w) => w.dispose());
+});
+
+void test("Add's and Identity's gradients on the native backend run no Reshape or Cast, with the cpu backend's values bit for bit", async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const rng = new Rng(3);
+  const [as, bs, ps, cs] = [uniform(rng, 24), uniform(rng, 24), uniform(rng, 24), uniform(rng, 4)];
+  const compute = (): Float32Array[] =>
+    tf.tidy(() => {
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(tf.add(tf.clone(tf.add(a, b)), c), tf.tensor(ps, [2, 3, 4]))); // c broadcasts: tfjs's own gradient
+      return tf.grads(f)([tf.tensor(as, [2, 3, 4]), tf.tensor(bs, [2, 3, 4]), tf.tensor(cs, [4])]).map((g) => g.dataSync() as Float32Array);
+    });
+  const cpu = await on('cpu', compute);
+  const native = await on('tensorflow', () => countNativeOps(compute));
+  [0, 1].forEach((i) => assert.deepEqual(Array.from(native.result[i]!), Array.from(cpu[i]!), `gradient ${i}`));
+  // The broadcast input's gradient is a sum, in TensorFlow's order on one backend and tfjs's on the other.
+  assertClose(native.result[2]!, cpu[2]!, 1e-6, 'broadcast gradient');
+  // The gradient functions themselves: same-shaped dy passes through as a new reference, no TensorFlow op.
+  const direct = countNativeOps(() =>
+    tf.tidy(() => {
+      const dy = tf.tensor(ps, [2, 3, 4]);
+      const add = tf.getGradient(tf.Add).gradFunc(dy, [tf.tensor(as, [2, 3, 4]), tf.tensor(bs, [2, 3, 4])], {});
+      const identity = tf.getGradient(tf.Identity).gradFunc(dy, [], {});
+      return [add['a']!(), add['b']!(), identity['x']!()].map((g) => g.dataSync() as Float32Array);
+    }),
+  );
+  direct.result.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(ps), `pass-through ${i}`));
+  assert.deepEqual([...direct.ops.keys()], [], `TensorFlow ops run: ${JSON.stringify([...direct.ops])}`);
 });

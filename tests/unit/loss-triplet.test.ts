@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { tripletLoss, type MinerName, type TripletLossOptions, type TripletLossResult } from '../../src/loss';
+import { batchAllTripletLossOnHost } from '../../src/loss/batch-all-host';
 
 // ---- Brute-force references (plain loops over (a, p, n), written from the definitions) ----
 
@@ -240,6 +241,35 @@ for (const miner of MINERS) {
     assert.ok(maxAbs > 1e-3, 'fixture should have a non-zero gradient');
   });
 }
+
+// ---- Batch-all on the host (what the native backend runs) ----
+
+void test('batch-all computed on the host gives the composite\'s loss, statistics and gradient (Euclidean, degenerate batches too)', () => {
+  const cases: Array<{ e: number[][]; y: number[]; margin: number }> = [
+    { ...(({ embeddings, labels }) => ({ e: embeddings, y: labels }))(angleFixture(12, 4)), margin: 0.2 },
+    { ...(({ embeddings, labels }) => ({ e: embeddings, y: labels }))(angleFixture(16, 4)), margin: 1.0 },
+    { e: angleFixture(5, 1).embeddings, y: [7, 7, 7, 7, 7], margin: 0.2 },
+    { e: Array.from({ length: 6 }, () => [0.6, 0.8, 0]), y: [0, 0, 1, 1, 2, 2], margin: 0.3 },
+    // Two identical embeddings of one person (a zero distance that must give a zero gradient, not NaN).
+    { e: [[0.6, 0.8, 0], [0.6, 0.8, 0], [0, 0.6, 0.8], [1, 0, 0]], y: [0, 0, 1, 1], margin: 0.5 },
+  ];
+  for (const [index, c] of cases.entries()) {
+    const opts: TripletLossOptions = { miner: 'batch-all', margin: c.margin, distance: 'euclidean' };
+    const labels = tf.tensor1d(c.y, 'int32');
+    const read = (r: { loss: tf.Scalar; activeFraction: tf.Scalar; meanPositiveDistance: tf.Scalar; meanNegativeDistance: tf.Scalar }) =>
+      [r.loss, r.activeFraction, r.meanPositiveDistance, r.meanNegativeDistance].map((t) => t.dataSync()[0] as number);
+    const composite = tf.tidy(() => read(tripletLoss(tf.tensor2d(c.e), labels, opts)));
+    const host = tf.tidy(() => read(batchAllTripletLossOnHost(tf.tensor2d(c.e), labels, c.margin)));
+    host.forEach((v, i) => close(v, composite[i]!, 1e-6, `case ${index}, result ${i}`));
+    const gComposite = gradient(c.e, c.y, opts).flat();
+    const gHost = tf.tidy(() => (tf.grad((x: tf.Tensor) => batchAllTripletLossOnHost(x as tf.Tensor2D, labels, c.margin).loss)(tf.tensor2d(c.e)).arraySync() as number[][]).flat());
+    gHost.forEach((v, i) => {
+      assert.ok(Number.isFinite(v), `case ${index}: gradient entry ${i} is ${v}`);
+      close(v, gComposite[i]!, 1e-5, `case ${index}, d loss / d e (flat ${i})`);
+    });
+    labels.dispose();
+  }
+});
 
 // ---- Memory ----
 

@@ -21,14 +21,14 @@ import type { BatchSource } from '../../src/train/state';
 
 const INPUT: [number, number, number] = [8, 8, 1];
 
-function config(over: { epochs?: number; keep?: number } = {}): RunConfig {
+function config(over: { epochs?: number; keep?: number; optimizer?: 'adam' | 'adamw' } = {}): RunConfig {
   return runConfigSchema.parse({
     name: 'resume-test',
     dataset: { name: 'att', split: { kind: 'att-subjects' } },
     preprocess: { channels: 1 },
     model: { architecture: 'resnet18', widths: [2, 2, 2, 2], stem: 'light', embeddingDim: 4 },
     loss: { miner: 'batch-all', margin: 0.5 },
-    optimizer: { name: 'adamw', learningRate: 0.01, weightDecay: 0.01, clipGradNorm: 1 },
+    optimizer: { name: over.optimizer ?? 'adamw', learningRate: 0.01, weightDecay: 0.01, clipGradNorm: 1 },
     schedule: { kind: 'cosine', minLearningRate: 0.001, warmupEpochs: 1 },
     training: { epochs: over.epochs ?? 3, seed: 42, keepLastCheckpoints: over.keep ?? 5 },
   });
@@ -53,10 +53,10 @@ async function tmpRun(): Promise<string> {
 /** Child process: trains the epochs in FACENET_RESUME_EPOCHS on FACENET_RESUME_BACKEND in a fresh session. */
 async function childMain(runDir: string): Promise<void> {
   const backend = process.env.FACENET_RESUME_BACKEND ?? 'cpu';
-  if (backend === 'wasm') {
+  if (backend === 'wasm' || backend === 'tensorflow') {
     try {
-      await initBackend('wasm');
-      registerWasmTrainingKernels();
+      await initBackend(backend);
+      if (backend === 'wasm') registerWasmTrainingKernels();
     } catch (err) {
       console.error(String(err));
       process.exit(3); // unavailable: the parent skips
@@ -64,15 +64,17 @@ async function childMain(runDir: string): Promise<void> {
   } else {
     await tf.setBackend('cpu');
   }
-  const s = await createTrainingSession(deps(runDir));
+  // FACENET_RESUME_OPTIMIZER=adam: the native backend's in-place Adam (AdamW keeps the composite everywhere).
+  const optimizer = process.env.FACENET_RESUME_OPTIMIZER === 'adam' ? 'adam' : undefined;
+  const s = await createTrainingSession(deps(runDir, config({ optimizer })));
   const epochs = (process.env.FACENET_RESUME_EPOCHS ?? '').split(',').filter(Boolean).map(Number);
   for (const e of epochs) await s.trainEpoch(e);
   console.log(JSON.stringify({ resumedFrom: s.resumedFrom, backend: tf.getBackend() }));
   s.dispose();
 }
 
-function spawnChild(runDir: string, epochs: number[], backend: 'cpu' | 'wasm') {
-  const env: NodeJS.ProcessEnv = { ...process.env, FACENET_RESUME_CHILD: runDir, FACENET_RESUME_EPOCHS: epochs.join(','), FACENET_RESUME_BACKEND: backend };
+function spawnChild(runDir: string, epochs: number[], backend: 'cpu' | 'wasm' | 'tensorflow', optimizer: 'adam' | 'adamw' = 'adamw') {
+  const env: NodeJS.ProcessEnv = { ...process.env, FACENET_RESUME_CHILD: runDir, FACENET_RESUME_EPOCHS: epochs.join(','), FACENET_RESUME_BACKEND: backend, FACENET_RESUME_OPTIMIZER: optimizer };
   delete env['NODE_TEST_CONTEXT'];
   return spawnSync(process.execPath, ['--import', 'tsx', __filename], { env, encoding: 'utf8', timeout: 120_000 });
 }
@@ -140,6 +142,31 @@ if (process.env.FACENET_RESUME_CHILD) {
     const a = await weightBytes(path.join(straight, 'checkpoints', 'epoch-0003'));
     const b = await weightBytes(path.join(resumed, 'checkpoints', 'epoch-0003'));
     assert.ok(a.equals(b), 'final weights differ between the straight and the resumed wasm run');
+    await Promise.all([straight, resumed].map((d) => fs.rm(d, { recursive: true })));
+  });
+
+  // The native backend keeps Adam's weights, m and v in TensorFlow resource variables (src/backend/native/resource-adam.ts):
+  // a resumed process loads them from the checkpoint and must continue exactly as the process that never stopped.
+  test('on the native tensorflow backend with Adam (in-place, resource variables): 3 epochs in one process == 1 epoch + 2 more in another, bit for bit', async (t) => {
+    const straight = await tmpRun();
+    const one = spawnChild(straight, [1, 2, 3], 'tensorflow', 'adam');
+    if (one.status === 3) {
+      t.skip(`tensorflow backend unavailable (scripts/install-tfjs-node-offline.sh builds it): ${one.stderr.trim().split('\n')[0]}`);
+      return;
+    }
+    assert.equal(one.status, 0, `straight tensorflow child failed: ${one.stderr}`);
+    const resumed = await tmpRun();
+    const first = spawnChild(resumed, [1], 'tensorflow', 'adam');
+    assert.equal(first.status, 0, `first tensorflow child failed: ${first.stderr}`);
+    const rest = spawnChild(resumed, [2, 3], 'tensorflow', 'adam');
+    assert.equal(rest.status, 0, `resumed tensorflow child failed: ${rest.stderr}`);
+    assert.deepEqual(JSON.parse(rest.stdout.trim().split('\n').pop() ?? ''), { resumedFrom: 'epoch-0001', backend: 'tensorflow' });
+    const a = await weightBytes(path.join(straight, 'checkpoints', 'epoch-0003'));
+    const b = await weightBytes(path.join(resumed, 'checkpoints', 'epoch-0003'));
+    assert.ok(a.equals(b), 'final weights differ between the straight and the resumed tensorflow run');
+    const oa = await readCheckpoint(path.join(straight, 'checkpoints', 'epoch-0003'));
+    const ob = await readCheckpoint(path.join(resumed, 'checkpoints', 'epoch-0003'));
+    assert.deepEqual(ob.optimizer, oa.optimizer);
     await Promise.all([straight, resumed].map((d) => fs.rm(d, { recursive: true })));
   });
 

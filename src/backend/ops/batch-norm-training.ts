@@ -6,7 +6,9 @@
 //
 // The kernels' contract:
 //   BATCH_NORM_TRAINING     inputs x [N, H, W, C], scale [C], offset [C]; attr epsilon
-//                           outputs y, mean [C], variance [C] (biased, divided by N*H*W as tf.moments'),
+//                           outputs y, mean [C], variance [C] (biased, divided by N*H*W as tf.moments'; on a
+//                           backend registered with registerUnbiasedVariance, the unbiased variance, divided by
+//                           N*H*W - 1, which batchNormTraining reports with the factor that makes it biased),
 //                           and three reserve tensors that only the gradient kernel reads
 //   BATCH_NORM_TRAINING_GRAD inputs dy, x, scale, reserve1..3; attr epsilon; outputs dx, dscale, doffset
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,8 +21,18 @@ export const BATCH_NORM_TRAINING_GRAD = 'FacenetFusedBatchNormTrainingGrad';
 export interface BatchNormTrainingResult {
   y: tf.Tensor;
   mean: tf.Tensor1D;
-  /** Biased (divided by N) like tf.moments', so moving statistics are the same on every backend. */
+  /** Times varianceScale it is biased (divided by N) like tf.moments', so moving statistics are the same on every backend. */
   variance: tf.Tensor1D;
+  /** 1, or (N - 1) / N where the kernel gives the unbiased variance (the moving average applies it, batched). */
+  varianceScale: number;
+}
+
+/** Backends whose BATCH_NORM_TRAINING kernel returns the unbiased variance (TensorFlow's FusedBatchNormV3 does). */
+const unbiasedVariance = new Set<string>();
+
+/** Declares that `backendName`'s BATCH_NORM_TRAINING kernel returns the unbiased (N - 1) variance. */
+export function registerUnbiasedVariance(backendName: string): void {
+  unbiasedVariance.add(backendName);
 }
 
 let gradientRegistered = false;
@@ -53,5 +65,7 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
   if (tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) === undefined || tf.getKernel(BATCH_NORM_TRAINING_GRAD, tf.getBackend()) === undefined) return null;
   // The reserve outputs are for the gradient only (the engine keeps them while it records).
   const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale: gamma, offset: beta }, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  return { y: y as tf.Tensor, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  const n = tf.util.sizeFromShape(x.shape) / (x.shape[3] as number);
+  const varianceScale = unbiasedVariance.has(tf.getBackend()) ? (n - 1) / n : 1;
+  return { y: y as tf.Tensor, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, varianceScale };
 }
