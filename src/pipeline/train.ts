@@ -99,7 +99,8 @@ function trainOneEpoch(
         activeFraction: round(p.activeFraction),
         lr: p.lr,
         imagesPerSecond: round(p.imagesPerSecond),
-        epochEtaSeconds: Math.round((elapsed / stepsHere) * (p.stepsPerEpoch - p.step)),
+        // Not whole seconds: an att-cpu epoch takes about one, and a rounded 0 made the whole run's ETA 0.
+        epochEtaSeconds: round((elapsed / stepsHere) * (p.stepsPerEpoch - p.step)),
       });
       // Training steps run synchronously on the cpu and wasm backends: yield once per step so that
       // heartbeats (and cancellation) get through while an epoch runs.

@@ -55,6 +55,9 @@ test('the progress line comes from the trainEpochs heartbeat: epoch, step/steps,
   // 40 s left in this epoch (20 steps of 2 s), then 7 epochs of 25 steps x 2 s = 350 s: 390 s.
   assert.equal(line.text, 'epoch 3/10 | step 5/25 | loss 0.1235 | 85.3 img/s | ETA 6 min 30 s | best acc 0.9100 @ 2');
   assert.ok(Math.abs(line.fraction - (2 + 5 / 25) / 10) < 1e-12);
+  // Sub-second epochs (att-cpu: ~1 s for 5 steps): 0.4 s left of this one, then 7 more of 1 s each.
+  const fast = runLine({ progress, activity: { name: TRAIN_ACTIVITY, details: { ...details, step: 3, stepsPerEpoch: 5, epochEtaSeconds: 0.4 } } }, new EtaEstimator());
+  assert.match(fast.text, /\| ETA 7.4 s \|/);
   // Outside training: the phase and the activity.
   const evaluating = runLine({ progress: { ...progress, phase: 'evaluating' }, activity: { name: 'evaluate', details: { phase: 'embedding', epoch: 2 } } }, new EtaEstimator());
   assert.equal(evaluating.text, 'evaluating (epoch 2/10): evaluate embedding | best acc 0.9100 @ 2');

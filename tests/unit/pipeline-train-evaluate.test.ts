@@ -90,6 +90,21 @@ test('a retry after a failed attempt continues from the newest checkpoint to the
   sessions.close(run.runDir);
 });
 
+test('the training heartbeat estimates the rest of the epoch in fractions of a second, never a rounded 0', { skip }, async () => {
+  const run = await newRun('heartbeat');
+  const beats: Array<Record<string, unknown>> = [];
+  await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 1, lastEpoch: 1 }, run.cachePath, { onProgress: (p) => void beats.push(p) });
+  const steps = beats.filter((b) => typeof b['step'] === 'number');
+  assert.ok(steps.length > 1, 'no step heartbeats');
+  for (const b of steps) {
+    const left = (b['stepsPerEpoch'] as number) - (b['step'] as number);
+    const eta = b['epochEtaSeconds'] as number;
+    // Whole seconds made a 1-s att-cpu epoch's ETA 0 at every step, and the progress line's whole-run ETA with it.
+    assert.ok(left > 0 ? eta > 0 && !Number.isInteger(eta) : eta === 0, `step ${String(b['step'])}: ${eta} s for ${left} steps left`);
+  }
+  sessions.close(run.runDir);
+});
+
 test('an evaluation never trains: a missing or damaged checkpoint is a CheckpointError naming it', { skip }, async () => {
   const run = await newRun('eval-missing');
   await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: 1, lastEpoch: 2 }, run.cachePath);
