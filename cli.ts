@@ -179,7 +179,18 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv = process.argv): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  const program = buildProgram();
+  // `run` is the default command, so commander would read a misspelt command as run's arguments
+  // ("too many arguments for 'run'"); name the command instead.
+  const first = argv[2];
+  const commands = program.commands.map((c) => c.name());
+  if (first !== undefined && !first.startsWith('-') && !commands.includes(first) && first !== 'help') {
+    program.error(`error: unknown command '${first}'; the commands are ${commands.join(', ')} (--help lists them with their options)`, {
+      code: 'commander.unknownCommand',
+      exitCode: 2,
+    });
+  }
+  await program.parseAsync(argv);
 }
 
 if (require.main === module) {

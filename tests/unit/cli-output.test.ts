@@ -14,6 +14,7 @@ import { EtaEstimator, runLine, TRAIN_ACTIVITY } from '../../cli/progress';
 import { explainFailure } from '../../cli/failure';
 import { sweepTable } from '../../cli/sweep';
 import { shellQuote } from '../../cli/session';
+import { main } from '../../cli';
 import type { Progress, TrainResult } from '../../activities/types';
 
 test('durations read as people write them', () => {
@@ -104,4 +105,18 @@ test('commands printed for copying survive a shell', () => {
   assert.equal(shellQuote('training.epochs=6'), 'training.epochs=6');
   assert.equal(shellQuote('optimizer.learningRate=0.001;loss.margin=0.3'), `'optimizer.learningRate=0.001;loss.margin=0.3'`);
   assert.equal(shellQuote("description=it's"), `'description=it'\\''s'`);
+});
+
+test('a misspelt command is named as unknown, with the list of commands, and exits 2 (not read as run arguments)', async () => {
+  const saved = process.stderr.write;
+  let printed = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => ((printed += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const err = await main(['node', 'cli.ts', 'verfy', 'runs/x/model']).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof Error && err.name === 'CommanderError', String(err));
+    assert.equal(explainFailure(err).exitCode, 2);
+  } finally {
+    process.stderr.write = saved;
+  }
+  assert.match(printed, /unknown command 'verfy'; the commands are run, status, sweep, schedule, embed, verify, enroll, identify, evaluate/);
 });
