@@ -9,6 +9,7 @@ import { DatasetError } from '../data/errors';
 import {
   distancesForPairs,
   evaluateKFold,
+  stratifiedPairFolds,
   evaluateVerification,
   metricsAtThreshold,
   type KFoldReport,
@@ -87,8 +88,13 @@ export interface PairsEvaluation {
   images: number;
   /** Threshold chosen on these pairs themselves (optimistic, as a run's single-set evaluation). */
   verification: VerificationReport;
-  /** k-fold protocol (threshold chosen on the other folds) when the pairs come in 2 or more folds. */
+  /**
+   * Accuracy at thresholds chosen without the pairs they score: the file's folds when it gives 2 or more,
+   * else the pairs dealt into 10 folds (stratifiedPairFolds, as a run's evaluation does); null with too few pairs.
+   */
   kfold: KFoldReport | null;
+  /** Where kfold's folds come from. */
+  folds: 'file' | 'stratified' | null;
   /** The metrics at the model's own threshold (from its training run's evaluation), when it has one. */
   atModelThreshold: ThresholdMetrics | null;
   /** Pair distances and labels, in the file's order (for plots). */
@@ -119,9 +125,10 @@ export async function evaluatePairs(
   if (positives === 0 || positives === same.length) {
     throw new InputError(`${pairsFile}: all ${same.length} pairs are ${positives ? 'same' : 'different'}-person pairs; the metrics need both kinds.`, pairsFile);
   }
-  const folds = resolved.map((p) => p.fold);
+  const fileFolds = resolved.map((p) => p.fold);
+  const folds = new Set(fileFolds).size > 1 ? fileFolds : stratifiedPairFolds(same);
   const verification = evaluateVerification(distances, same, opts);
-  const kfold = new Set(folds).size > 1 ? evaluateKFold(distances, same, folds, opts) : null;
+  const kfold = folds ? evaluateKFold(distances, same, folds, opts) : null;
   const t = fm.sidecar.threshold;
   return {
     pairsFile,
@@ -132,6 +139,7 @@ export async function evaluatePairs(
     images: files.length,
     verification,
     kfold,
+    folds: folds === null ? null : folds === fileFolds ? 'file' : 'stratified',
     atModelThreshold: t === null ? null : metricsAtThreshold(distances, same, t),
     distances: Array.from(distances),
     same,
