@@ -87,7 +87,7 @@ function evaluationTable(r: PairsEvaluation): string {
   ];
   if (r.kfold) {
     const k = r.kfold;
-    lines.push(`k-fold acc.    ${fmt(k.accuracy.mean)} ± ${fmt(k.accuracy.std)} over ${k.folds} folds${r.folds === 'file' ? " (the file's)" : ' of these pairs'} (threshold ${fmt(k.threshold.mean)} ± ${fmt(k.threshold.std)}, chosen on the other folds)`);
+    lines.push(`k-fold acc.    ${fmt(k.accuracy.mean)} ± ${fmt(k.accuracy.std)} over ${k.folds} folds${r.foldsFrom === 'file' ? " (the file's)" : ' of these pairs'} (threshold ${fmt(k.threshold.mean)} ± ${fmt(k.threshold.std)}, chosen on the other folds)`);
   }
   if (r.atModelThreshold) {
     const m = r.atModelThreshold;

@@ -5,6 +5,7 @@ pair distances it saves, and fails when one differs from what the pipeline wrote
 - held out: each fold's accuracy at the threshold chosen on the other folds (the folds are rebuilt here: the
   protocol's folds, or same-person and different-person pairs each dealt round-robin into k folds);
 - LFW View 2 (when saved): the same per fold, and the AUC of all its pairs.
+The JSON of `facenet evaluate` (pairs, distances and folds at its top level) is checked the same way.
 
   python3 scripts/recompute_eval.py runs/att-cpu/eval/epoch-0060.json [more files...]
 Needs numpy and scikit-learn (.ci/run installs them into .tools/venv-eval).
@@ -43,9 +44,28 @@ def check_folds(label, distances, same, folds, report, problems):
     check(f"{label} AUC (all pairs)", report["aucAll"], roc_auc_score(same, -distances), problems)
 
 
+def recompute_pairs(path, ev):
+    """The output of `facenet evaluate` (src/infer/pairs.ts): distances, labels and folds at the top level."""
+    problems = []
+    print(f"{path}: facenet evaluate of {ev['model']['dir']} on {ev['pairsFile']}")
+    distances = np.asarray(ev["distances"], dtype=np.float64)
+    same = np.asarray(ev["same"], dtype=bool)
+    v = ev["verification"]
+    check("in-sample AUC", v["auc"], roc_auc_score(same, -distances), problems)
+    check(f"in-sample accuracy at {v['threshold']:.6f}", v["accuracy"], accuracy_score(same, distances < v["threshold"]), problems)
+    if ev.get("kfold"):
+        folds = stratified_folds(same) if ev["foldsFrom"] == "stratified" else np.asarray(ev["folds"])
+        if ev["foldsFrom"] == "stratified" and not np.array_equal(folds, np.asarray(ev["folds"])):
+            problems.append("stratified folds")
+        check_folds(f"held-out ({ev['foldsFrom']} folds)", distances, same, folds, ev["kfold"], problems)
+    return problems
+
+
 def recompute(path):
     with open(path) as f:
         ev = json.load(f)
+    if "pairsFile" in ev:
+        return recompute_pairs(path, ev)
     problems = []
     print(f"{path} (epoch {ev['epoch']}): {ev['protocol']}")
     distances = np.asarray(ev["plotData"]["distances"], dtype=np.float64)

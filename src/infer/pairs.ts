@@ -93,8 +93,9 @@ export interface PairsEvaluation {
    * else the pairs dealt into 10 folds (stratifiedPairFolds, as a run's evaluation does); null with too few pairs.
    */
   kfold: KFoldReport | null;
-  /** Where kfold's folds come from. */
-  folds: 'file' | 'stratified' | null;
+  /** Where kfold's folds come from, and each pair's fold (in the file's order). */
+  foldsFrom: 'file' | 'stratified' | null;
+  folds: number[] | null;
   /** The metrics at the model's own threshold (from its training run's evaluation), when it has one. */
   atModelThreshold: ThresholdMetrics | null;
   /** Pair distances and labels, in the file's order (for plots). */
@@ -139,7 +140,8 @@ export async function evaluatePairs(
     images: files.length,
     verification,
     kfold,
-    folds: folds === null ? null : folds === fileFolds ? 'file' : 'stratified',
+    foldsFrom: folds === null ? null : folds === fileFolds ? 'file' : 'stratified',
+    folds,
     atModelThreshold: t === null ? null : metricsAtThreshold(distances, same, t),
     distances: Array.from(distances),
     same,

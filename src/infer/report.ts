@@ -27,7 +27,7 @@ export async function writePairsReport(dir: string, r: PairsEvaluation): Promise
     distances: { distances: r.distances, same: r.same, threshold },
     notes: [
       k
-        ? `Accuracy and threshold: ${k.folds}-fold protocol (${r.folds === 'file' ? "the pairs file's folds" : 'the pairs dealt into folds, each kind round-robin'}; threshold chosen on the other folds, by ${k.criterion}).`
+        ? `Accuracy and threshold: ${k.folds}-fold protocol (${r.foldsFrom === 'file' ? "the pairs file's folds" : 'the pairs dealt into folds, each kind round-robin'}; threshold chosen on the other folds, by ${k.criterion}).`
         : `Accuracy and threshold chosen on these same pairs (by ${v.criterion}): optimistic; too few pairs of one kind for folds.`,
       ...(r.atModelThreshold
         ? [`At the model's own threshold ${r.atModelThreshold.threshold.toFixed(4)} (what verify and identify use): accuracy ${r.atModelThreshold.accuracy.toFixed(4)}, TAR ${r.atModelThreshold.tar.toFixed(4)}, FAR ${r.atModelThreshold.far.toFixed(4)}.`]

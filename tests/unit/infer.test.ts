@@ -285,7 +285,7 @@ test('evaluate: LFW pairs.txt and the same pairs as CSV give the metrics of src/
   assert.equal(fromLfw.format, 'lfw');
   assert.equal(fromCsv.format, 'csv');
 
-  assert.equal(fromLfw.folds, 'file');
+  assert.equal(fromLfw.foldsFrom, 'file');
 
   // Without a fold column (and without a header): the pairs dealt into folds, same and different round-robin.
   const plain = path.join(dir, 'plain.csv');
@@ -301,12 +301,12 @@ test('evaluate: LFW pairs.txt and the same pairs as CSV give the metrics of src/
   const dealtDistances = distancesForPairs(embeddings, 8, [{ a: 0, b: 1 }, { a: 0, b: 2 }, { a: 3, b: 4 }, { a: 3, b: 5 }, { a: 1, b: 5 }], 'euclidean');
   // Two same-person pairs: two folds, {pair 1, pair 2, pair 5} and {pair 3, pair 4}.
   assert.deepEqual(dealt.kfold, evaluateKFold(dealtDistances, [true, false, true, false, false], [0, 0, 1, 1, 0], opts));
-  assert.equal(dealt.folds, 'stratified');
+  assert.equal(dealt.foldsFrom, 'stratified');
   // One same-person pair: no folds can hold both kinds, so only the in-sample figures.
   writeFileSync(plain, plainRows.slice(0, 2).map((r) => r.join(',')).join('\n') + '\n');
   const one = await evaluatePairs(fm, plain, images, opts);
   assert.equal(one.kfold, null);
-  assert.equal(one.folds, null);
+  assert.equal(one.foldsFrom, null);
   assert.equal(one.verification.pairs, 2);
   writeFileSync(plain, 'a,b,same\nx.jpg,y.jpg,maybe\n');
   await assert.rejects(evaluatePairs(fm, plain, images, opts), /plain\.csv line 2: same is "maybe"/);
