@@ -171,6 +171,14 @@ export class ProgressView {
     else this.bars.set(key, this.multi.create(1000, value, { key, text: line.text }));
   }
 
+  /** Takes a run's bar off the screen (a run that ended, whose outcome is logged instead). */
+  remove(key: string): void {
+    const bar = this.bars.get(key);
+    if (bar) this.multi?.remove(bar);
+    this.bars.delete(key);
+    this.lastPlain.delete(key);
+  }
+
   /** Stops the bars (their last state stays on screen) and gives the console back. */
   close(): void {
     this.multi?.update(); // prints the lines logged since the last redraw

@@ -236,6 +236,7 @@ async function serve(session: Session, id: string, how: { trigger: boolean; once
           const result = current.result() as Promise<RetrainResult>;
           view.log(`Retrain ${started} started.`);
           await followRetrain(current, view, result);
+          view.remove(started); // its outcome is the line below, not a stale bar
           try {
             view.log(`Retrain ${started}: ${describeRetrain(await result)}`);
           } catch (err) {

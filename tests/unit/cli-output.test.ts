@@ -120,3 +120,23 @@ test('a misspelt command is named as unknown, with the list of commands, and exi
   }
   assert.match(printed, /unknown command 'verfy'; the commands are run, status, sweep, schedule, embed, verify, enroll, identify, evaluate/);
 });
+
+test("a removed run's bar is gone from the terminal; the others stay", async () => {
+  const { PassThrough } = await import('node:stream');
+  const { ProgressView } = await import('../../cli/progress');
+  const out = Object.assign(new PassThrough(), { isTTY: true, columns: 120 }) as unknown as NodeJS.WriteStream;
+  let written = '';
+  out.on('data', (c: Buffer) => (written += c.toString()));
+  const view = new ProgressView(out);
+  try {
+    view.update('retrain-1', { fraction: 0, text: 'checking the dataset and the champion' });
+    view.update('schedule', { fraction: 0, text: 'next retrain soon' });
+    view.remove('retrain-1');
+    written = '';
+    view.update('schedule', { fraction: 0, text: 'next retrain later' });
+  } finally {
+    view.close(); // else the bars' redraw timer keeps the test running
+  }
+  assert.match(written, /next retrain later/);
+  assert.doesNotMatch(written, /checking the dataset/);
+});
