@@ -194,6 +194,14 @@ export async function main(argv = process.argv): Promise<void> {
 }
 
 if (require.main === module) {
+  // `npm start | tee run.log` and Ctrl-C: the terminal's SIGINT ends tee at once, and the next line written (the
+  // "Cancelling…" itself) would end this process with EPIPE before the run is cancelled and checkpointed. What is
+  // written to a reader that has gone is dropped instead.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  }
   // exit explicitly: a finished command must not wait for a backend's idle threads
   main().then(() => process.exit(process.exitCode ?? 0), (err: unknown) => {
     const { message, exitCode } = explainFailure(err);

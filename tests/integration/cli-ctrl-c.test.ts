@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../temporal/dev-server';
@@ -75,4 +75,31 @@ test('Ctrl-C in `npm start` (a real terminal) cancels after a checkpoint, exits 
   assert.match(second.output(), new RegExp(`Run ${runId} finished \\(2 epochs\\)`));
   assert.ok(existsSync(join(runsDir, runId, 'report.html')));
   await noServerLeft();
+});
+
+test('Ctrl-C in `facenet run | tee log` still cancels after a checkpoint and exits 130 (the pipe reader dies first)', { skip: !DATA_PRESENT && 'AT&T data not found in ../shared/datasets' }, async () => {
+  const runsDir = join(work, 'runs');
+  const runId = 'pty-ctrl-c-tee';
+  const codeFile = join(work, 'tee-exit-code');
+  // The CLI itself (what `npm start` runs after its bootstrap): npm dies of the SIGINT too, which would hide the
+  // CLI's exit code from the shell.
+  const command = `node --import tsx cli.ts run --config configs/smoke.yml --set runsDir=${runsDir} --set training.epochs=2 --set training.stepsPerEpoch=400 --run-id ${runId}`;
+  // The terminal's SIGINT reaches tee as well, which exits at once: the CLI's next line has no reader. Before the
+  // CLI dropped such output, its "Cancelling…" ended it with EPIPE (exit 1) and the run was never cancelled.
+  const term = runInPty(`{ ${command} 2>&1; echo $? > ${codeFile}; } | tee ${join(work, 'tee.log')}`, { cwd: ROOT, env });
+  try {
+    // Through a pipe the progress is a line now and then, not a bar.
+    await waitForOutput(term, (o) => /epoch 1\/2 \| starting/.test(o), 'the first epoch starting');
+    await new Promise((r) => setTimeout(r, 2000));
+    term.type('\x03');
+    for (let i = 0; i < 150 && !existsSync(codeFile); i++) await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    term.child.kill('SIGKILL');
+  }
+  assert.ok(existsSync(codeFile), `the CLI ended; terminal:\n${term.output().slice(-3000)}`);
+  assert.equal(readFileSync(codeFile, 'utf8').trim(), '130', `the CLI's exit code; terminal:\n${term.output().slice(-3000)}`);
+  await noServerLeft();
+  const checkpoints = readdirSync(join(runsDir, runId, 'checkpoints')).filter((n) => n.startsWith('epoch-'));
+  assert.ok(checkpoints.some((n) => /-step-/.test(n)), `a checkpoint written on the way out, in the middle of an epoch: ${checkpoints.join(', ')}`);
+  assert.ok(!checkpoints.includes('epoch-0002'), `training went on to the end after Ctrl-C: ${checkpoints.join(', ')}`);
 });
