@@ -48,7 +48,7 @@ export const datasetSchema = z.strictObject({
   maxIdentities: positiveInt.nullable().default(null).describe('Use at most this many identities (smaller runs and tests); null = all.'),
   validationIdentities: nonNegativeInt
     .default(0)
-    .describe('Training identities (with 2+ images) held out of training as a validation set, chosen by a fixed seeded shuffle: their pairs pick the exported checkpoint (export.checkpoint: best-validation) and its threshold without looking at the test pairs. 0 = none.'),
+    .describe('Training identities (with 2+ images) held out of training as a validation set, chosen by a fixed seeded shuffle: their pairs pick the exported checkpoint (export.checkpoint: best-validation) and its threshold without looking at the test pairs; that threshold is always Youden\'s J (the pairs are mostly different people, and the most accurate threshold on them would call nearly every pair different). 0 = none.'),
 });
 
 const sizeSchema = z.strictObject({ height: positiveInt, width: positiveInt });
@@ -146,7 +146,7 @@ export const trainingSchema = z.strictObject({
 
 export const evaluationSchema = z.strictObject({
   every: positiveInt.default(5).describe('Evaluate every N epochs (and always after the last).'),
-  threshold: z.enum(['accuracy', 'youden']).default('accuracy').describe('How the verification threshold is chosen: best accuracy, or Youden\'s J = TAR - FAR (the reference\'s AT&T choice).'),
+  threshold: z.enum(['accuracy', 'youden']).default('accuracy').describe('How the test pairs\' threshold is chosen: best accuracy, or Youden\'s J = TAR - FAR (the reference\'s AT&T choice); the same threshold on balanced pairs such as LFW\'s.'),
   flipTTA: z.boolean().default(false).describe('Average the embeddings of each image and its mirror image.'),
   batchSize: positiveInt.default(64).describe('Images per embedding batch.'),
   farTargets: z.array(z.number().positive().max(1)).default([1e-1, 1e-2, 1e-3]).describe('FAR values at which TAR is reported.'),

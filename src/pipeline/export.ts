@@ -1,7 +1,7 @@
 // Step 6: the trained embedding model in the standard tfjs format, with its preprocessing and threshold.
 // export.checkpoint says which checkpoint: the last epoch's (final), or the evaluated epoch with the best
-// validation accuracy (best-validation). Its threshold is the one chosen on the validation pairs when the
-// run has them, else the one chosen on the test pairs (in-sample; the sidecar says which).
+// validation accuracy (best-validation). Its threshold is the one chosen on the validation pairs (Youden's J)
+// when the run has them, else the one chosen on the test pairs (in-sample; the sidecar says which).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { checkpointName, exportModel, loadCheckpointModel, parseCheckpointName, readBest, runDataOf, type ExportedEvaluation } from '../train';

@@ -118,7 +118,8 @@ test('an evaluation never trains: a missing or damaged checkpoint is a Checkpoin
 });
 
 test('a validation set: held-out training identities score every evaluation and pick the exported checkpoint and threshold', { skip }, async () => {
-  const run = await newRun('validated', ['dataset.validationIdentities=3', 'export.checkpoint=best-validation']);
+  // evaluation.threshold accuracy (as lfw-cpu.yml's) for the test pairs; the validation pairs' is Youden's all the same.
+  const run = await newRun('validated', ['dataset.validationIdentities=3', 'export.checkpoint=best-validation', 'evaluation.threshold=accuracy']);
   const { session } = await sessions.openSession(run.runDir, run.cachePath);
   const split = session.data!.split;
   const { dataset } = session.data!;
@@ -145,6 +146,9 @@ test('a validation set: held-out training identities score every evaluation and 
   const file = JSON.parse(readFileSync(evals[bestEpoch - 1]!.resultPath, 'utf8')) as pipeline.EvalFile;
   assert.equal(sidecar.epoch, bestEpoch);
   assert.equal(sidecar.threshold, file.validation!.threshold);
+  assert.equal(file.verification.criterion, 'accuracy');
+  assert.equal(file.validation!.criterion, 'youden');
+  assert.equal(file.validation!.threshold, file.validation!.youdenThreshold);
   assert.equal(sidecar.thresholdFrom, 'validation pairs');
   assert.equal(sidecar.metrics.validationAccuracy, scores[bestEpoch - 1]);
   sessions.close(run.runDir);
