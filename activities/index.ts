@@ -95,7 +95,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** The model in the tfjs format, in <runDir>/model: after `epoch` (the run's last), or the best by validation (export.checkpoint). */
-    async exportModel(input: { runDir: string; epoch: number; cachePath: string }): Promise<{ modelDir: string; epoch: number }> {
+    async exportModel(input: { runDir: string; epoch: number; cachePath: string }): Promise<pipeline.ExportedRun> {
       return withHeartbeats(() => pipeline.exportRunModel(sessions, input.runDir, input.epoch, input.cachePath));
     },
   });

@@ -50,6 +50,11 @@ export interface TrainResult {
   modelDir: string | null;
   /** The epoch whose checkpoint <runDir>/model holds (config export.checkpoint). */
   exportedEpoch: number | null;
+  /**
+   * That checkpoint's test accuracy and AUC, as its sidecar states them: what a retrain compares and a champion
+   * records (with export.checkpoint best-validation, not the last evaluation's).
+   */
+  exportedTest: { accuracy: number; auc: number } | null;
   stoppedEarly: boolean;
 }
 

@@ -1,6 +1,7 @@
 // retrainFaceNet, the target of a Temporal Schedule: skip when the dataset's content fingerprint (the
 // SHA-256 of every file, src/data/fingerprint.ts) has not changed since the champion was trained; otherwise train a challenger (optionally warm-started from the champion),
-// and promote it only when it beats the champion on the same evaluation protocol.
+// and promote it only when it beats the champion on the same evaluation protocol. Both are judged by the model
+// they export (export.checkpoint: with best-validation, that is not the last evaluated epoch).
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { RetrainInput, RetrainResult, TrainResult } from '../activities/types';
@@ -38,9 +39,9 @@ export async function retrainFaceNet(input: RetrainInput): Promise<RetrainResult
     args: [{ ...request, overrides, runId: runIdFor(challengerId), taskQueues: input.taskQueues }],
   });
 
-  const accuracy = challenger.final?.accuracy ?? null;
+  const accuracy = challenger.exportedTest?.accuracy ?? null;
   if (accuracy === null) {
-    return { skipped: false, reason: 'the challenger has no evaluation', promoted: false, challenger, champion };
+    return { skipped: false, reason: "the challenger's exported checkpoint has no evaluation", promoted: false, challenger, champion };
   }
   if (champion && accuracy <= champion.accuracy) {
     return {

@@ -172,7 +172,7 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
   const exported = await accel.exportModel({ runDir: plan.runDir, epoch: finalEpoch, cachePath: dataset.cachePath });
   progress.phase = 'done';
   progress.etaSeconds = 0;
-  return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir: exported.modelDir, exportedEpoch: exported.epoch, stoppedEarly };
+  return { runId: plan.runId, runDir: plan.runDir, epochs: finalEpoch, best, final: lastEval, reportPath, modelDir: exported.modelDir, exportedEpoch: exported.epoch, exportedTest: exported.test, stoppedEarly };
 }
 
 /** Remaining time from the recent epochs (the first epoch includes warm-up, so it is skipped when there are more). */

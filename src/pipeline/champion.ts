@@ -10,7 +10,7 @@ import { BadInputError } from '../errors';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { configFromRequest, type RunRequest } from './resolve';
 import { withLocalSource } from './data';
-import { latestEvalFile } from './report';
+import { SIDECAR_JSON, type FaceNetSidecar } from '../train';
 
 export interface ChampionRecord {
   runId: string;
@@ -40,13 +40,19 @@ export function readChampion(championDir: string, projectRoot: string): Champion
   return JSON.parse(readFileSync(file, 'utf8')) as ChampionRecord;
 }
 
-/** Copies the run's exported model into the champion folder (whole or not at all) and records it. */
+/** Copies the run's exported model into the champion folder (whole or not at all) and records it with its own test figures. */
 export async function promoteChampion(championDir: string, runDir: string, manifest: string, projectRoot: string): Promise<ChampionRecord> {
   const dir = resolve(projectRoot, championDir);
   const paths = runPaths(runDir);
-  const ev = latestEvalFile(runDir);
-  if (!ev) throw new BadInputError(`${runDir} has no evaluation; only an evaluated run can become the champion.`);
   if (!existsSync(paths.exported)) throw new BadInputError(`${paths.exported} is missing; export the run's model before promoting it.`);
+  // The figures of the exported checkpoint (its sidecar), not the run's last evaluation: with export.checkpoint
+  // best-validation they are another epoch's.
+  const { metrics } = JSON.parse(readFileSync(join(paths.exported, SIDECAR_JSON), 'utf8')) as FaceNetSidecar;
+  const accuracy = metrics['testAccuracy'];
+  const auc = metrics['testAuc'];
+  if (accuracy === undefined || auc === undefined) {
+    throw new BadInputError(`${join(paths.exported, SIDECAR_JSON)} has no test figures: only a model whose checkpoint was evaluated can become the champion.`);
+  }
   readRunConfig(runDir); // refuses a folder that is not a run
   // A new folder per champion, and champion.json switched to it last: a crash at any point leaves the
   // previous champion whole and named.
@@ -59,8 +65,8 @@ export async function promoteChampion(championDir: string, runDir: string, manif
     runDir: paths.root,
     modelDir,
     manifestHash: manifest,
-    accuracy: ev.kfold ? ev.kfold.accuracy.mean : ev.verification.accuracy,
-    auc: ev.verification.auc,
+    accuracy,
+    auc,
     promotedAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(dir, CHAMPION_FILE), record);

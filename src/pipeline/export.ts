@@ -21,7 +21,15 @@ async function exportedEpoch(runDir: string, finalEpoch: number, which: 'final' 
   return epoch;
 }
 
-export async function exportRunModel(sessions: Sessions, runDir: string, finalEpoch: number, cachePath: string): Promise<{ modelDir: string; epoch: number }> {
+/** What export wrote: the model folder, the epoch of its checkpoint, and that checkpoint's own test figures. */
+export interface ExportedRun {
+  modelDir: string;
+  epoch: number;
+  /** The sidecar's test accuracy and AUC (its `metrics`); null when the exported checkpoint was not evaluated. */
+  test: { accuracy: number; auc: number } | null;
+}
+
+export async function exportRunModel(sessions: Sessions, runDir: string, finalEpoch: number, cachePath: string): Promise<ExportedRun> {
   const config = readRunConfig(runDir);
   await sessions.backend.ensure(config);
   const paths = runPaths(runDir);
@@ -29,6 +37,7 @@ export async function exportRunModel(sessions: Sessions, runDir: string, finalEp
   const { dataset, normalization } = await runDataOf(await sessions.dataset(cachePath), config);
   const checkpointPath = join(paths.checkpoints, checkpointName(epoch));
   const { model } = await loadCheckpointModel({ config, inputShape: [dataset.height, dataset.width, dataset.channels], checkpointPath });
+  let figures: ExportedRun['test'] = null;
   try {
     // The threshold and metrics of the exported checkpoint's own evaluation: another epoch's would not fit these weights.
     const evalFile = evalPath(runDir, epoch);
@@ -44,6 +53,7 @@ export async function exportRunModel(sessions: Sessions, runDir: string, finalEp
       const heldOut = ev.kfold ?? ev.heldOut;
       if (heldOut) metrics['testHeldOutAccuracy'] = heldOut.accuracy.mean;
       if (ev.validation) metrics['validationAccuracy'] = ev.validation.accuracy;
+      figures = { accuracy: test.accuracy, auc: ev.verification.auc };
     }
     await exportModel(model, paths.exported, {
       preprocess: config.preprocess,
@@ -62,5 +72,5 @@ export async function exportRunModel(sessions: Sessions, runDir: string, finalEp
   } finally {
     model.dispose();
   }
-  return { modelDir: paths.exported, epoch };
+  return { modelDir: paths.exported, epoch, test: figures };
 }

@@ -5,6 +5,6 @@ export { prepareRunData, withLocalSource, type ProgressFn } from './data';
 export { trainRunEpochs, type TrainEpochsOptions, type TrainedEpochs } from './train';
 export { evaluateRun, evalPath, embedImages, type EvalResult, type EvalFile } from './evaluate';
 export { writeRunReport, latestEvalFile } from './report';
-export { exportRunModel } from './export';
+export { exportRunModel, type ExportedRun } from './export';
 export { Sessions, WorkerBackend, type OpenedSession } from './sessions';
 export { datasetFingerprint, readChampion, promoteChampion, type ChampionRecord } from './champion';

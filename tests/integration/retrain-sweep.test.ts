@@ -73,7 +73,7 @@ test('a scheduled retrain skips unchanged data and promotes only a better model'
     assert.match(first.reason, /no champion yet/);
     const champion1 = JSON.parse(readFileSync(join(championDir, 'champion.json'), 'utf8')) as Champion;
     assert.ok(existsSync(join(champion1.modelDir, 'model.json')));
-    assert.equal(champion1.accuracy, first.challenger?.final?.accuracy);
+    assert.equal(champion1.accuracy, first.challenger?.exportedTest?.accuracy);
 
     const second = await triggerAndWait(schedule, 1);
     assert.equal(second.skipped, true);

@@ -75,7 +75,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
     },
     async exportModel({ epoch }) {
       rec.exported?.push(epoch);
-      return { modelDir: '/runs/x/model', epoch };
+      return { modelDir: '/runs/x/model', epoch, test: null };
     },
     async datasetFingerprint() {
       return { manifestHash: 'm', configName: 'smoke' };

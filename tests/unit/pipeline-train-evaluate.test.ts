@@ -119,7 +119,7 @@ test('an evaluation never trains: a missing or damaged checkpoint is a Checkpoin
 
 test('a validation set: held-out training identities score every evaluation and pick the exported checkpoint and threshold', { skip }, async () => {
   // evaluation.threshold accuracy (as lfw-cpu.yml's) for the test pairs; the validation pairs' is Youden's all the same.
-  const run = await newRun('validated', ['dataset.validationIdentities=3', 'export.checkpoint=best-validation', 'evaluation.threshold=accuracy']);
+  const run = await newRun('validated', ['dataset.validationIdentities=3', 'export.checkpoint=best-validation', 'evaluation.threshold=accuracy', 'training.seed=1']);
   const { session } = await sessions.openSession(run.runDir, run.cachePath);
   const split = session.data!.split;
   const { dataset } = session.data!;
@@ -151,6 +151,12 @@ test('a validation set: held-out training identities score every evaluation and 
   assert.equal(file.validation!.threshold, file.validation!.youdenThreshold);
   assert.equal(sidecar.thresholdFrom, 'validation pairs');
   assert.equal(sidecar.metrics.validationAccuracy, scores[bestEpoch - 1]);
+  // What a retrain compares and a champion records: the exported checkpoint's figures, not the last evaluation's.
+  assert.notEqual(bestEpoch, 3, 'the test needs a best-validation epoch before the last');
+  assert.deepEqual(exported.test, { accuracy: evals[bestEpoch - 1]!.accuracy, auc: evals[bestEpoch - 1]!.auc });
+  const champion = await pipeline.promoteChampion(join(runsDir, 'champion'), run.runDir, 'manifest', ROOT);
+  assert.deepEqual({ accuracy: champion.accuracy, auc: champion.auc }, exported.test);
+  assert.notEqual(champion.accuracy, evals[2]!.accuracy);
   sessions.close(run.runDir);
 });
 
