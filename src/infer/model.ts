@@ -34,7 +34,8 @@ export interface FaceModel {
 
 const HOW_TO_GET_ONE = 'Pass the model/ folder of a finished run (runs/<run-id>/model), which holds model.json, group1-shard1of1.bin and facenet.json.';
 
-async function readSidecar(dir: string): Promise<FaceNetSidecar> {
+/** The sidecar (facenet.json) of an exported model folder, validated; an InputError naming the file otherwise. */
+export async function readSidecar(dir: string): Promise<FaceNetSidecar> {
   const file = path.join(dir, SIDECAR_JSON);
   let text: string;
   try {

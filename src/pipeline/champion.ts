@@ -10,7 +10,8 @@ import { BadInputError } from '../errors';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import { configFromRequest, type RunRequest } from './resolve';
 import { withLocalSource } from './data';
-import { SIDECAR_JSON, type FaceNetSidecar } from '../train';
+import { SIDECAR_JSON } from '../train';
+import { readSidecar } from '../infer';
 
 export interface ChampionRecord {
   runId: string;
@@ -44,16 +45,16 @@ export function readChampion(championDir: string, projectRoot: string): Champion
 export async function promoteChampion(championDir: string, runDir: string, manifest: string, projectRoot: string): Promise<ChampionRecord> {
   const dir = resolve(projectRoot, championDir);
   const paths = runPaths(runDir);
+  readRunConfig(runDir); // refuses a folder that is not a run
   if (!existsSync(paths.exported)) throw new BadInputError(`${paths.exported} is missing; export the run's model before promoting it.`);
   // The figures of the exported checkpoint (its sidecar), not the run's last evaluation: with export.checkpoint
   // best-validation they are another epoch's.
-  const { metrics } = JSON.parse(readFileSync(join(paths.exported, SIDECAR_JSON), 'utf8')) as FaceNetSidecar;
+  const { metrics } = await readSidecar(paths.exported);
   const accuracy = metrics['testAccuracy'];
   const auc = metrics['testAuc'];
   if (accuracy === undefined || auc === undefined) {
     throw new BadInputError(`${join(paths.exported, SIDECAR_JSON)} has no test figures: only a model whose checkpoint was evaluated can become the champion.`);
   }
-  readRunConfig(runDir); // refuses a folder that is not a run
   // A new folder per champion, and champion.json switched to it last: a crash at any point leaves the
   // previous champion whole and named.
   const runId = basename(paths.root);

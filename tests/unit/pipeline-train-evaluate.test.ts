@@ -5,13 +5,14 @@
 // trains: a missing or damaged checkpoint is a CheckpointError naming the path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pipeline from '../../src/pipeline';
 import { readMetricsLog } from '../../src/run/metrics-log';
 import { readBest, verifyCheckpoint, CheckpointError } from '../../src/train';
 import { distancesForPairs, evaluateVerification } from '../../src/eval';
+import { BadInputError } from '../../src/errors';
 
 const ROOT = join(__dirname, '..', '..');
 const DATA_PRESENT = existsSync(join(ROOT, '..', 'shared', 'datasets', 'att_faces', 's1'));
@@ -157,6 +158,17 @@ test('a validation set: held-out training identities score every evaluation and 
   const champion = await pipeline.promoteChampion(join(runsDir, 'champion'), run.runDir, 'manifest', ROOT);
   assert.deepEqual({ accuracy: champion.accuracy, auc: champion.auc }, exported.test);
   assert.notEqual(champion.accuracy, evals[2]!.accuracy);
+  // A model folder without its sidecar, and a folder that is not a run: bad input naming the file; the champion stays.
+  const copy = join(runsDir, 'validated-copy');
+  cpSync(run.runDir, copy, { recursive: true });
+  rmSync(join(copy, 'model', 'facenet.json'));
+  await assert.rejects(pipeline.promoteChampion(join(runsDir, 'champion'), copy, 'manifest', ROOT), (err: Error) => {
+    assert.ok(err instanceof BadInputError, String(err));
+    assert.match(err.message, /validated-copy\/model\/facenet\.json is missing/);
+    return true;
+  });
+  await assert.rejects(pipeline.promoteChampion(join(runsDir, 'champion'), join(copy, 'model'), 'manifest', ROOT), BadInputError);
+  assert.equal(pipeline.readChampion(join(runsDir, 'champion'), ROOT)!.runDir, champion.runDir);
   sessions.close(run.runDir);
 });
 
