@@ -162,7 +162,7 @@ async function statusCommand(workflowId: string): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('facenet').description('FaceNet training as durable Temporal workflows');
   // Usage mistakes (an unknown option, a missing value) exit with 2, like every other bad input.
-  program.exitOverride().showSuggestionAfterError();
+  program.exitOverride().showSuggestionAfterError().showHelpAfterError('(add --help for usage)');
   program
     .command('run', { isDefault: true })
     .description('train and evaluate a model (starts a local Temporal server and worker when TEMPORAL_ADDRESS is not set)')
@@ -185,7 +185,7 @@ export async function main(argv = process.argv): Promise<void> {
   const first = argv[2];
   const commands = program.commands.map((c) => c.name());
   if (first !== undefined && !first.startsWith('-') && !commands.includes(first) && first !== 'help') {
-    program.error(`error: unknown command '${first}'; the commands are ${commands.join(', ')} (--help lists them with their options)`, {
+    program.error(`error: unknown command '${first}'; the commands are ${commands.join(', ')}`, {
       code: 'commander.unknownCommand',
       exitCode: 2,
     });

@@ -133,8 +133,8 @@ export function registerModelCommands(program: Command): void {
     });
 
   program
-    .command('verify <model-dir> <a> <b>')
-    .description("are images a and b the same person? Prints the distance and the model's threshold; exit 0 same, 1 different, 2 bad input")
+    .command('verify <model-dir> <image-a> <image-b>')
+    .description("are the two images the same person? Prints the distance and the model's threshold; exit 0 same, 1 different, 2 bad input")
     .option('--threshold <t>', "decision threshold instead of the model's own")
     .option('--json', 'print the result as JSON')
     .option(...backendOption)

@@ -338,6 +338,9 @@ test('the commands as a user runs them: verify exit codes 0 / 1 / 2, --json, ide
   const bad = cli(['verify', modelDir, img(1, 1), path.join(dir, 'missing.png')]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /error: .*missing\.png: cannot read the image: no such file/);
+  const one = cli(['verify', modelDir, img(1, 1)]);
+  assert.equal(one.status, 2);
+  assert.match(one.stderr, /missing required argument 'image-b'\n\(add --help for usage\)/);
 
   const gallery = path.join(dir, 'cli-gallery.json');
   assert.equal(cli(['enroll', modelDir, 'carol', img(3, 1), '--gallery', gallery]).status, 0);
