@@ -61,7 +61,12 @@ export class Session {
    */
   async startWorker(until: Promise<unknown>, onWarning: (line: string) => void): Promise<void> {
     // shutdownSignals []: Ctrl-C is the CLI's to handle (cancel the run, let it checkpoint), not the SDK's.
-    Runtime.install({ logger: fileLogger(Session.workerLogPath(), onWarning), shutdownSignals: [] });
+    // The SDK's native core logs to the terminal by itself (raw, coloured, between the bars): forwarded here instead.
+    Runtime.install({
+      logger: fileLogger(Session.workerLogPath(), onWarning),
+      shutdownSignals: [],
+      telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+    });
     this.nativeConnection = await workerConnection(this.target);
     const deps = workerActivityDeps(parseEnv());
     const workers: Worker[] = await createWorkers({

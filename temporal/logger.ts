@@ -10,6 +10,14 @@ function expected(entry: LogEntry): boolean {
   return /^No (activities|workflows) registered/.test(entry.message);
 }
 
+/**
+ * Worth the log file but not the terminal: the SDK core's note that a query (the CLI's progress poll) expired
+ * before the worker answered it, which a busy worker causes now and then; the next poll answers.
+ */
+function fileOnly(entry: LogEntry): boolean {
+  return /^Query not found when attempting to respond to it/.test(entry.message);
+}
+
 export function pipelineLogger(level: LogLevel = 'WARN'): DefaultLogger {
   const plain = new DefaultLogger(level);
   return new DefaultLogger(level, (entry) => {
@@ -29,7 +37,7 @@ export function fileLogger(file: string, onWarning: (line: string) => void, leve
     const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
     const details = entry.meta === undefined ? '' : ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}`;
     appendFileSync(file, `${time} [${entry.level}] ${entry.message}${details}\n`);
-    if (entry.level !== 'WARN' && entry.level !== 'ERROR') return;
+    if ((entry.level !== 'WARN' && entry.level !== 'ERROR') || fileOnly(entry)) return;
     // A failed workflow, or an activity failure that will not be retried, reaches the command as the run's
     // failure (printed with its cause): only what it would not see is worth a line here.
     if (entry.message === 'Workflow failed') return;
