@@ -11,11 +11,13 @@ function expected(entry: LogEntry): boolean {
 }
 
 /**
- * Worth the log file but not the terminal: the SDK core's note that a query (the CLI's progress poll) expired
- * before the worker answered it, which a busy worker causes now and then; the next poll answers.
+ * Worth the log file but not the terminal: the SDK core's notes that a query (the CLI's progress poll) expired
+ * before the worker answered it, or that a workflow task timed out before the worker completed it. A worker busy
+ * with a long synchronous step (embedding a large evaluation set) causes them now and then; the next poll
+ * answers, the server retries the task, and the run goes on.
  */
 function fileOnly(entry: LogEntry): boolean {
-  return /^Query not found when attempting to respond to it/.test(entry.message);
+  return /^(Query not found when attempting to respond to it|Task not found when completing)/.test(entry.message);
 }
 
 export function pipelineLogger(level: LogLevel = 'WARN'): DefaultLogger {
