@@ -68,7 +68,7 @@ export function evalPath(runDir: string, epoch: number): string {
 }
 
 /** Embeddings of `indices` in inference mode; with flip TTA, averaged with the mirror image's and re-normalised. */
-export function embedImages(model: LayersModel, ds: CachedDataset, indices: number[], config: RunConfig, norm: Normalization): Float32Array {
+export async function embedImages(model: LayersModel, ds: CachedDataset, indices: number[], config: RunConfig, norm: Normalization): Promise<Float32Array> {
   const batchOf = (flip: boolean) => (start: number, end: number) => {
     const b = assembleBatch(ds, indices.slice(start, end), config.preprocess, norm, null);
     const x = tf.tensor4d(b.data, b.shape);
@@ -77,9 +77,9 @@ export function embedImages(model: LayersModel, ds: CachedDataset, indices: numb
     x.dispose();
     return mirrored as tf.Tensor4D;
   };
-  const plain = embedBatches(model, indices.length, config.evaluation.batchSize, batchOf(false));
+  const plain = await embedBatches(model, indices.length, config.evaluation.batchSize, batchOf(false));
   if (!config.evaluation.flipTTA) return plain;
-  const mirrored = embedBatches(model, indices.length, config.evaluation.batchSize, batchOf(true));
+  const mirrored = await embedBatches(model, indices.length, config.evaluation.batchSize, batchOf(true));
   return averageAndRenormalize(plain, mirrored, plain.length / Math.max(indices.length, 1));
 }
 
@@ -113,7 +113,7 @@ export async function evaluateRun(
     const dim = config.model.embeddingDim;
     opts.onProgress?.({ phase: 'embedding', epoch, images: split.testIndices.length });
     const started = Date.now();
-    const emb = embedImages(model, dataset, split.testIndices, config, normalization);
+    const emb = await embedImages(model, dataset, split.testIndices, config, normalization);
     const seconds = (Date.now() - started) / 1000;
     const distances = pairDistances(emb, dim, split.testIndices, split.testPairs, config.loss.distance);
     const same = split.testPairs.map((p) => p.same);
@@ -127,7 +127,7 @@ export async function evaluateRun(
     let validation: VerificationReport | null = null;
     if (split.validationPairs.length > 0) {
       opts.onProgress?.({ phase: 'embedding the validation images', epoch, images: split.validationIndices.length });
-      const vemb = embedImages(model, dataset, split.validationIndices, config, normalization);
+      const vemb = await embedImages(model, dataset, split.validationIndices, config, normalization);
       const vdist = pairDistances(vemb, dim, split.validationIndices, split.validationPairs, config.loss.distance);
       // Youden's J whatever evaluation.threshold says: these are all pairs of a few people's images, mostly
       // different-person pairs (LFW's 50 people: 2% same), and the most accurate threshold on them says "different"
@@ -141,7 +141,7 @@ export async function evaluateRun(
     if (opts.final && needsView2(config)) {
       opts.onProgress?.({ phase: 'embedding View 2', epoch });
       const v2 = await resolveSplit(dataset, { ...config.dataset, split: { kind: 'lfw', view: 'view2', fold: 0 } });
-      const v2emb = embedImages(model, dataset, v2.testIndices, config, normalization);
+      const v2emb = await embedImages(model, dataset, v2.testIndices, config, normalization);
       const v2dist = pairDistances(v2emb, dim, v2.testIndices, v2.testPairs, config.loss.distance);
       view2Pairs = { distances: Array.from(v2dist), same: v2.testPairs.map((p) => p.same), folds: v2.testPairs.map((p) => p.fold) };
       view2 = evaluateKFold(v2dist, view2Pairs.same, view2Pairs.folds, { farTargets });

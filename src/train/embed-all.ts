@@ -1,6 +1,8 @@
 // Inference over many images in batches: inference mode (BatchNorm moving statistics, folded into the
 // convolutions: src/model/folded-inference.ts), no augmentation, results copied into one Float32Array so no
-// tensor outlives a batch.
+// tensor outlives a batch. The native backend computes synchronously: each batch is followed by a turn of the
+// event loop, so an activity's heartbeats get out while a large set is embedded (LFW's View 2 takes minutes
+// with a wide model, longer than a heartbeat timeout).
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { PreprocessConfig } from '../config/schema';
@@ -11,7 +13,7 @@ import { foldedEmbedder } from '../model/folded-inference';
 export type ImageBatchFn = (start: number, end: number) => tf.Tensor4D;
 
 /** Embeds `count` images, `batchSize` at a time; returns count * D values, row-major. */
-export function embedBatches(model: LayersModel, count: number, batchSize: number, images: ImageBatchFn): Float32Array {
+export async function embedBatches(model: LayersModel, count: number, batchSize: number, images: ImageBatchFn): Promise<Float32Array> {
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`Expected batchSize to be a positive integer, but got ${batchSize}.`);
   const outShape = model.outputs[0]?.shape ?? [];
   const dim = outShape[outShape.length - 1];
@@ -29,6 +31,7 @@ export function embedBatches(model: LayersModel, count: number, batchSize: numbe
       } finally {
         x.dispose();
       }
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     embedder.dispose();
@@ -47,7 +50,7 @@ export function embedAll(
   pre: PreprocessConfig,
   norm: Normalization,
   batchSize: number,
-): Float32Array {
+): Promise<Float32Array> {
   return embedBatches(model, indices.length, batchSize, (start, end) => {
     const b = assembleBatch(ds, indices.slice(start, end), pre, norm, null);
     return tf.tensor4d(b.data, b.shape);

@@ -58,7 +58,7 @@ test('evaluation reads the checkpoint: the figures of the session model embedded
   const { session, config } = await sessions.openSession(straight.runDir, straight.cachePath);
   assert.equal(session.state.epoch, 3);
   const data = session.data!;
-  const emb = pipeline.embedImages(session.model, data.dataset, data.split.testIndices, config, data.normalization);
+  const emb = await pipeline.embedImages(session.model, data.dataset, data.split.testIndices, config, data.normalization);
   const row = new Map(data.split.testIndices.map((d, i) => [d, i]));
   const pairs = data.split.testPairs.map((p) => ({ a: row.get(p.a)!, b: row.get(p.b)! }));
   const d = distancesForPairs(emb, config.model.embeddingDim, pairs, config.loss.distance);

@@ -51,8 +51,8 @@ test('export then load gives identical embeddings and a complete sidecar', async
   assert.deepEqual(sidecar?.metrics, { accuracy: 0.984 });
 
   const x = images(5);
-  const a = embedBatches(model, 5, 2, (s, e) => tf.slice(x, [s, 0, 0, 0], [e - s, -1, -1, -1]));
-  const b = embedBatches(loaded, 5, 5, (s, e) => tf.slice(x, [s, 0, 0, 0], [e - s, -1, -1, -1]));
+  const a = await embedBatches(model, 5, 2, (s, e) => tf.slice(x, [s, 0, 0, 0], [e - s, -1, -1, -1]));
+  const b = await embedBatches(loaded, 5, 5, (s, e) => tf.slice(x, [s, 0, 0, 0], [e - s, -1, -1, -1]));
   assert.equal(a.length, 20);
   assert.deepEqual(Buffer.from(b.buffer), Buffer.from(a.buffer));
   // Unit-length rows: the L2Normalize layer survived serialisation.
@@ -63,12 +63,18 @@ test('export then load gives identical embeddings and a complete sidecar', async
   await fs.rm(dir, { recursive: true });
 });
 
-test('embedBatches leaves no tensors behind and validates the batch size', () => {
+test('embedBatches leaves no tensors behind, lets the event loop run between batches, and validates the batch size', async () => {
   const model = buildEmbeddingModel({ architecture: 'resnet18', widths: [2, 2, 2, 2], stem: 'light', embeddingDim: 4, inputShape: INPUT, seed: 1 });
   const before = tf.memory().numTensors;
-  embedBatches(model, 3, 2, (s, e) => images(e - s));
+  // What an activity's heartbeat timer needs: turns of the event loop while the batches are embedded.
+  const batchesAtTurns: number[] = [];
+  let batches = 0;
+  const timer = setInterval(() => batchesAtTurns.push(batches), 0);
+  await embedBatches(model, 3, 1, (s, e) => (batches++, images(e - s)));
+  clearInterval(timer);
+  assert.ok(new Set(batchesAtTurns).size >= 2, `the timer ran after batches ${batchesAtTurns.join(', ')}: the embedding held the event loop`);
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => embedBatches(model, 3, 0, () => images(1)), /Expected batchSize to be a positive integer, but got 0/);
+  await assert.rejects(embedBatches(model, 3, 0, () => images(1)), /Expected batchSize to be a positive integer, but got 0/);
   model.dispose();
 });
 
@@ -76,13 +82,13 @@ test('loading a directory without model.json says what to point to', async () =>
   await assert.rejects(loadExportedModel('/nonexistent/dir'), /Cannot read the exported model \/nonexistent\/dir\/model.json: .*Point to a directory written by exportModel/);
 });
 
-test('embedAll embeds dataset images in the given order, in inference mode, without augmentation', () => {
+test('embedAll embeds dataset images in the given order, in inference mode, without augmentation', async () => {
   const model = buildEmbeddingModel({ architecture: 'resnet18', widths: [2, 2, 2, 2], stem: 'light', embeddingDim: 4, inputShape: INPUT, seed: 2 });
   const pixels = Uint8Array.from({ length: 3 * 64 }, (_, i) => (i * 37) % 256);
   const ds = { height: 8, width: 8, channels: 1 as const, pixels, labels: Int32Array.from([0, 1, 2]) };
   const pre = preprocessSchema.parse({ channels: 1, augment: { horizontalFlip: true, randomCropPad: 2 } });
   const norm = { mean: [0.5], std: [0.25] };
-  const got = embedAll(model, ds, [2, 0], pre, norm, 1);
+  const got = await embedAll(model, ds, [2, 0], pre, norm, 1);
   // By hand: image 2 then image 0, (x/255 - 0.5) / 0.25, through model.predict (inference mode).
   const x = tf.tensor4d(Float32Array.from([...pixels.subarray(128, 192), ...pixels.subarray(0, 64)], (v) => (v / 255 - 0.5) / 0.25), [2, 8, 8, 1]);
   const want = model.predict(x) as tf.Tensor;
