@@ -9,6 +9,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError, t
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { RetrainInput, RetrainResult } from '../activities/types';
 import { WORKFLOW_TASK_QUEUE } from '../temporal/task-queues';
+import { challengerIdFor } from '../workflows/run-id';
 import { loadConfig } from '../src/config/load';
 import { EXIT_INTERRUPTED, UsageError, explainFailure } from './failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './progress';
@@ -159,8 +160,8 @@ async function createCommand(opts: CreateOptions): Promise<void> {
   }
 }
 
-function followRetrain(handle: WorkflowHandle, view: ProgressView, result: Promise<unknown>): Promise<void> {
-  const challenger = handle.client.getHandle(`${handle.workflowId}-challenger`);
+function followRetrain(handle: WorkflowHandle, runId: string, view: ProgressView, result: Promise<unknown>): Promise<void> {
+  const challenger = handle.client.getHandle(challengerIdFor(handle.workflowId, runId));
   const eta = new EtaEstimator();
   let settled = false;
   void result.then(
@@ -231,11 +232,11 @@ async function serve(session: Session, id: string, how: { trigger: boolean; once
         // recentActions keeps only the last few: compare by count taken, follow the newest not yet followed
         if (desc.info.numActionsTaken > handled && actions.length > 0) {
           handled = desc.info.numActionsTaken;
-          const started = actions[actions.length - 1]!.action.workflow.workflowId;
+          const { workflowId: started, firstExecutionRunId } = actions[actions.length - 1]!.action.workflow;
           current = session.client.workflow.getHandle(started);
           const result = current.result() as Promise<RetrainResult>;
           view.log(`Retrain ${started} started.`);
-          await followRetrain(current, view, result);
+          await followRetrain(current, firstExecutionRunId, view, result);
           view.remove(started); // its outcome is the line below, not a stale bar
           try {
             view.log(`Retrain ${started}: ${describeRetrain(await result)}`);

@@ -7,7 +7,7 @@ import type { createActivities } from '../activities';
 import type { RetrainInput, RetrainResult, TrainResult } from '../activities/types';
 import { CPU_TASK_QUEUE } from '../temporal/task-queues';
 import { trainFaceNet } from './train';
-import { runIdFor } from './run-id';
+import { challengerIdFor, runIdFor } from './run-id';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -33,7 +33,7 @@ export async function retrainFaceNet(input: RetrainInput): Promise<RetrainResult
 
   const overrides = [...(input.overrides ?? [])];
   if (input.warmStart && champion) overrides.push(`model.initFrom=${champion.modelDir}`);
-  const challengerId = `${workflowInfo().workflowId}-challenger`;
+  const challengerId = challengerIdFor(workflowInfo().workflowId, workflowInfo().runId);
   const challenger: TrainResult = await executeChild(trainFaceNet, {
     workflowId: challengerId,
     args: [{ ...request, overrides, runId: runIdFor(challengerId), taskQueues: input.taskQueues }],

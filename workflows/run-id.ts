@@ -5,3 +5,12 @@
 export function runIdFor(workflowId: string): string {
   return workflowId.replace(/[^A-Za-z0-9._-]/g, '-');
 }
+
+/**
+ * The workflow id of a retrain's challenger run (and so its run directory): the retrain's id and the random end
+ * of its run id. A schedule names the workflows it starts to the second, so two retrains started within one
+ * second (a trigger right after a run) share an id; their challengers must not share a run directory.
+ */
+export function challengerIdFor(retrainWorkflowId: string, retrainRunId: string): string {
+  return `${retrainWorkflowId}-${retrainRunId.replace(/-/g, '').slice(-12)}-challenger`;
+}
