@@ -209,11 +209,14 @@ async function serve(session: Session, id: string, how: { trigger: boolean; once
     const removeHandler = onInterrupt(
       () => {
         stopping = true;
-        stopIdle();
-        if (current) {
-          view.log(`Cancelling ${current.workflowId}… training stops after a checkpoint (Ctrl-C again to stop at once).`);
-          current.cancel().catch((err: unknown) => view.log(`Could not cancel: ${explainFailure(err).message}`));
+        if (!current) {
+          stopIdle();
+          return;
         }
+        // The in-process worker keeps serving until the cancelled retrain has settled: its challenger's training
+        // activity writes the checkpoint, and the run's cancellation needs the worker too (the loop below ends then).
+        view.log(`Cancelling ${current.workflowId}… training stops after a checkpoint (Ctrl-C again to stop at once).`);
+        current.cancel().catch((err: unknown) => view.log(`Could not cancel: ${explainFailure(err).message}`));
       },
       () => {
         view.close();
@@ -230,6 +233,7 @@ async function serve(session: Session, id: string, how: { trigger: boolean; once
         const desc = await schedule.describe();
         const actions = desc.info.recentActions;
         // recentActions keeps only the last few: compare by count taken, follow the newest not yet followed
+        if (stopping) break; // Ctrl-C while nothing was followed: the worker is already stopping
         if (desc.info.numActionsTaken > handled && actions.length > 0) {
           handled = desc.info.numActionsTaken;
           const { workflowId: started, firstExecutionRunId } = actions[actions.length - 1]!.action.workflow;

@@ -5,14 +5,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Runtime, Worker } from '@temporalio/worker';
 import { pipelineLogger } from '../../temporal/logger';
 import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
 import type { createActivities } from '../../activities';
 import { withErrorClassification } from '../../activities/classify-errors';
 import { ConfigError } from '../../src/config/load';
-import type { Progress, TrainInput, TrainResult } from '../../activities/types';
+import type { Progress, RetrainInput, TrainInput, TrainResult } from '../../activities/types';
+import { challengerIdFor } from '../../workflows/run-id';
 import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -226,4 +227,28 @@ test('a long run continues as new every 25 epochs and still trains each epoch on
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.status.name);
   }
   assert.deepEqual(runs.sort(), ['COMPLETED', 'CONTINUED_AS_NEW']);
+});
+
+test('cancelling a retrain stops its challenger also after the challenger continued as new', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  await withWorkers(fakeActivities(rec, { epochs: 100, evalEvery: 10, epochDelayMs: 40 }), async (q) => {
+    const workflowId = uniqueQueue('retrain');
+    const retrainInput: RetrainInput = { configPath: 'configs/smoke.yml', championDir: '/champion', taskQueues: { cpu: q.cpu, accel: q.accel } };
+    const handle = await env.client.workflow.start('retrainFaceNet', { taskQueue: q.workflows, workflowId, args: [retrainInput] });
+    const challenger = challengerIdFor(workflowId, handle.firstExecutionRunId);
+    const statuses = async () => {
+      const out: string[] = [];
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${challenger}'` })) out.push(wf.status.name);
+      return out;
+    };
+    // The SDK's own child cancellation names the first run: once the challenger has continued as new, it would miss.
+    for (let i = 0; i < 200 && !(await statuses()).includes('CONTINUED_AS_NEW'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await statuses()).includes('CONTINUED_AS_NEW'), 'the challenger did not continue as new');
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    assert.ok(rec.trained.length < 100, `the challenger trained all ${rec.trained.length} epochs`);
+    let last: string[] = [];
+    for (let i = 0; i < 40 && !(last = await statuses()).includes('CANCELLED'); i++) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(last.includes('CANCELLED'), `challenger runs: ${last.join(', ')}`);
+  });
 });
