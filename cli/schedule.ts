@@ -232,8 +232,8 @@ async function serve(session: Session, id: string, how: { trigger: boolean; once
       while (!stopping) {
         const desc = await schedule.describe();
         const actions = desc.info.recentActions;
-        // recentActions keeps only the last few: compare by count taken, follow the newest not yet followed
         if (stopping) break; // Ctrl-C while nothing was followed: the worker is already stopping
+        // recentActions keeps only the last few: compare by count taken, follow the newest not yet followed
         if (desc.info.numActionsTaken > handled && actions.length > 0) {
           handled = desc.info.numActionsTaken;
           const { workflowId: started, firstExecutionRunId } = actions[actions.length - 1]!.action.workflow;

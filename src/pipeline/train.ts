@@ -5,6 +5,7 @@
 // redoes the call from the checkpoint before it, deterministically, to the same weights. A retry (after a
 // crash or a failed attempt) continues from the newest checkpoint; epochs it already holds return their
 // recorded summary.
+import { setImmediate } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { upsertMetricsRows } from '../run/metrics-log';
@@ -104,7 +105,7 @@ function trainOneEpoch(
       });
       // Training steps run synchronously on the cpu and wasm backends: yield once per step so that
       // heartbeats (and cancellation) get through while an epoch runs.
-      await new Promise((resolve) => setImmediate(resolve));
+      await setImmediate();
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
     },
   });

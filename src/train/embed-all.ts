@@ -3,6 +3,7 @@
 // tensor outlives a batch. The native backend computes synchronously: each batch is followed by a turn of the
 // event loop, so an activity's heartbeats get out while a large set is embedded (LFW's View 2 takes minutes
 // with a wide model, longer than a heartbeat timeout).
+import { setImmediate } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { PreprocessConfig } from '../config/schema';
@@ -31,7 +32,7 @@ export async function embedBatches(model: LayersModel, count: number, batchSize:
       } finally {
         x.dispose();
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      await setImmediate();
     }
   } finally {
     embedder.dispose();
