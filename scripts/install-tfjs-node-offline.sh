@@ -108,7 +108,7 @@ wheel, out = sys.argv[1], sys.argv[2]
 libs = {'tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'}
 # The C API headers include tsl/platform/ctstring*.h and tensorflow/core/platform/*.h.
 header_roots = ('tensorflow/include/tensorflow/c/', 'tensorflow/include/tensorflow/core/platform/',
-                'tensorflow/include/tsl/')
+                'tensorflow/include/tsl/', 'tensorflow/include/xla/tsl/')
 found = set()
 with zipfile.ZipFile(wheel) as z:
     for name in z.namelist():
