@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Progress, TrainInput, TrainResult } from './activities/types';
 import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
+import { temporalCliForMessages } from './temporal/cli-binary';
 import { loadConfig } from './src/config/load';
 import { UsageError, explainFailure } from './cli/failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './cli/progress';
@@ -135,7 +136,7 @@ async function statusCommand(workflowId: string): Promise<void> {
   try {
     const handle = session.client.workflow.getHandle(workflowId);
     const desc = await handle.describe().catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) throw new UsageError(`No workflow ${workflowId}; list runs with: temporal workflow list --query "WorkflowType='trainFaceNet'"`);
+      if (err instanceof WorkflowNotFoundError) throw new UsageError(`No workflow ${workflowId}; list runs with: ${temporalCliForMessages()} workflow list --query "WorkflowType='trainFaceNet'"`);
       throw err;
     });
     console.log(`${desc.type} ${workflowId}: ${desc.status.name}, started ${desc.startTime.toISOString()}${desc.closeTime ? `, closed ${desc.closeTime.toISOString()}` : ''}`);

@@ -15,6 +15,7 @@ import { explainFailure } from '../../cli/failure';
 import { sweepTable } from '../../cli/sweep';
 import { shellQuote } from '../../cli/session';
 import { main } from '../../cli';
+import { temporalCliForMessages } from '../../temporal/cli-binary';
 import type { Progress, TrainResult } from '../../activities/types';
 
 test('durations read as people write them', () => {
@@ -139,4 +140,23 @@ test("a removed run's bar is gone from the terminal; the others stay", async () 
   }
   assert.match(written, /next retrain later/);
   assert.doesNotMatch(written, /checking the dataset/);
+});
+
+test('a message names the temporal CLI the way the user can type it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-name-'));
+  try {
+    const own = join(dir, 'project', '.tools', 'bin', 'temporal');
+    mkdirSync(join(dir, 'project', '.tools', 'bin'), { recursive: true });
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(own, '');
+    assert.equal(temporalCliForMessages(join(dir, 'project'), { PATH: '' }, own), '.tools/bin/temporal');
+    assert.equal(temporalCliForMessages(dir, { PATH: '' }, own), 'project/.tools/bin/temporal');
+    assert.equal(temporalCliForMessages(join(dir, 'elsewhere'), { PATH: '' }, own), own);
+    assert.equal(temporalCliForMessages(dir, { PATH: '', TEMPORAL_CLI_PATH: '/opt/t/temporal' }, own), '/opt/t/temporal');
+    writeFileSync(join(dir, 'bin', 'temporal'), '');
+    assert.equal(temporalCliForMessages(join(dir, 'project'), { PATH: join(dir, 'bin') }, own), 'temporal');
+    assert.equal(temporalCliForMessages(dir, { PATH: '' }, join(dir, 'missing')), 'temporal');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
