@@ -15,6 +15,7 @@ import type { Progress, TrainInput, TrainResult } from './activities/types';
 import { WORKFLOW_TASK_QUEUE } from './temporal/task-queues';
 import { temporalCliForMessages } from './temporal/cli-binary';
 import { loadConfig } from './src/config/load';
+import { checkRunId } from './src/run/run-dir';
 import { UsageError, explainFailure } from './cli/failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './cli/progress';
 import { detachedNote, Session, setFlags, shellQuote, statusOf, supervise } from './cli/session';
@@ -73,6 +74,7 @@ export async function followRun(handle: WorkflowHandle, view: ProgressView, key:
 
 async function runCommand(opts: RunOptions): Promise<void> {
   loadConfig(opts.config, opts.set); // a config error is reported here, before anything starts
+  if (opts.runId !== undefined) checkRunId(opts.runId); // and a run id that cannot name a folder
   const session = await Session.open();
   const view = new ProgressView();
   try {

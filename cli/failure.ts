@@ -15,7 +15,7 @@ export class UsageError extends Error {
 }
 
 /** Library errors a user fixes by changing the input, when they are raised before anything starts. */
-const LOCAL_BAD_INPUT = new Set(['ConfigError', 'RunConflictError', 'DatasetError', 'UsageError']);
+const LOCAL_BAD_INPUT = new Set(['ConfigError', 'RunConflictError', 'RunIdError', 'DatasetError', 'UsageError']);
 
 export interface Explained {
   /** One or two lines for a person. */

@@ -9,7 +9,8 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError, t
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { RetrainInput, RetrainResult } from '../activities/types';
 import { WORKFLOW_TASK_QUEUE } from '../temporal/task-queues';
-import { challengerIdFor } from '../workflows/run-id';
+import { challengerIdFor, runIdFor } from '../workflows/run-id';
+import { checkRunId } from '../src/run/run-dir';
 import { loadConfig } from '../src/config/load';
 import { EXIT_INTERRUPTED, UsageError, explainFailure } from './failure';
 import { EtaEstimator, ProgressView, runLine, snapshot } from './progress';
@@ -133,6 +134,8 @@ async function listCommand(): Promise<void> {
 async function createCommand(opts: CreateOptions): Promise<void> {
   loadConfig(opts.config, opts.set);
   checkInterval(opts.every);
+  // the challengers' run folders are named after the retrains' ids, which are the schedule's id and a time
+  checkRunId(runIdFor(challengerIdFor(`${opts.id}-2026-01-01T00:00:00Z`, '00000000-0000-0000-0000-000000000000')));
   const session = await Session.open();
   try {
     console.log(session.describeTarget());

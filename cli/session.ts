@@ -175,6 +175,9 @@ export interface Supervised<T> {
  */
 export async function supervise<T>(s: Supervised<T>): Promise<void> {
   const result = s.handle.result() as Promise<T>;
+  // Read below, once the worker is up; a run that fails before then (another worker took it) must not end the
+  // process as an unhandled rejection.
+  result.catch(() => undefined);
   let interrupted = false;
   const removeHandler = onInterrupt(
     () => {

@@ -6,6 +6,8 @@ import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/ty
 import type { SweepTrialState } from '../workflows/sweep';
 import { WORKFLOW_TASK_QUEUE } from '../temporal/task-queues';
 import { loadConfig } from '../src/config/load';
+import { checkRunId } from '../src/run/run-dir';
+import { runIdFor } from '../workflows/run-id';
 import { EXIT_FAILURE, UsageError } from './failure';
 import { EtaEstimator, ProgressView, runLine, snapshot, type RunLine } from './progress';
 import { detachedNote, Session, setFlags, shellQuote, statusOf, supervise } from './session';
@@ -143,6 +145,7 @@ async function sweepCommand(opts: SweepOptions): Promise<void> {
     const { client } = session;
     console.log(session.describeTarget());
     const id = opts.id ?? `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    checkRunId(runIdFor(`${id}-trial-0`)); // the trials' run folders are named after the sweep's id
     const resume = resumeCommand(opts, id);
     let handle: WorkflowHandle = client.workflow.getHandle(id);
     const status = await statusOf(handle);

@@ -53,17 +53,22 @@ const RUN_ID_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 
 export class RunIdError extends BadInputError {}
 
-/**
- * The folder of run `runId` under `runsDir`. Refuses an id that is `.`, `..`, hidden, holds a path
- * separator, or otherwise resolves anywhere but a folder strictly inside runsDir (a symlink included).
- */
-export function runDirFor(runsDir: string, runId: string): string {
+/** Throws a RunIdError naming the rule when `runId` cannot name a run folder (the CLI checks before starting). */
+export function checkRunId(runId: string): void {
   if (!RUN_ID_RE.test(runId)) {
     throw new RunIdError(
       `Run id "${runId}" is refused: a run id may hold only letters, digits, dot, dash and underscore, may not start ` +
         'with a dot (so ".", ".." and hidden names are out) and has at most 200 characters.',
     );
   }
+}
+
+/**
+ * The folder of run `runId` under `runsDir`. Refuses an id that is `.`, `..`, hidden, holds a path
+ * separator, or otherwise resolves anywhere but a folder strictly inside runsDir (a symlink included).
+ */
+export function runDirFor(runsDir: string, runId: string): string {
+  checkRunId(runId);
   const dir = resolve(runsDir, runId);
   if (!strictlyInsideDir(runsDir, dir) || resolve(dir, '..') !== resolve(runsDir)) {
     throw new RunIdError(`Run id "${runId}" resolves to ${dir}, outside runsDir ${resolve(runsDir)}; choose another run id.`);

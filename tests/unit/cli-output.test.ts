@@ -3,17 +3,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from '../../src/util/duration';
 import { renderTimings } from '../../src/report';
 import { runWallSeconds } from '../../src/pipeline/report';
 import { EtaEstimator, runLine, TRAIN_ACTIVITY } from '../../cli/progress';
 import { explainFailure } from '../../cli/failure';
 import { sweepTable } from '../../cli/sweep';
-import { shellQuote } from '../../cli/session';
+import { shellQuote, supervise, type Session } from '../../cli/session';
+import { ProgressView } from '../../cli/progress';
 import { main } from '../../cli';
 import { temporalCliForMessages } from '../../temporal/cli-binary';
 import type { Progress, TrainResult } from '../../activities/types';
@@ -159,4 +162,49 @@ test('a message names the temporal CLI the way the user can type it', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a run id, sweep id or schedule id that cannot name a run folder exits 2 before anything starts', async () => {
+  for (const argv of [
+    ['run', '--config', 'configs/smoke.yml', '--run-id', '..'],
+    ['run', '--config', 'configs/smoke.yml', '--run-id', 'a/b'],
+    ['sweep', '--config', 'configs/smoke.yml', '--id', '..', '--trial', 'training.seed=1'],
+    ['schedule', '--config', 'configs/smoke.yml', '--every', '7d', '--champion', 'runs/c', '--id', '.hidden'],
+  ]) {
+    const err = await main(['node', 'cli.ts', ...argv]).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof Error && err.name === 'RunIdError', `${argv.join(' ')}: ${String(err)}`);
+    const { message, exitCode } = explainFailure(err);
+    assert.equal(exitCode, 2);
+    assert.match(message, /^Run id ".*" is refused: a run id may hold only letters/);
+  }
+});
+
+test('a run that fails before the in-process worker is up (another worker took it) is reported, not a crash', async () => {
+  const library = ApplicationFailure.create({ message: 'Run id ".." is refused', type: 'RunIdError', nonRetryable: true });
+  const failed = workflowFailure(new ActivityFailure('Activity task failed', 'resolveRun', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', library));
+  // The worker takes a while to start; the result rejects at once. An unhandled rejection would fail this test.
+  const session = { exiting: false, startWorker: () => sleep(50), forceExit: () => undefined } as unknown as Session;
+  const handle = { result: () => Promise.reject(failed), cancel: async () => undefined } as unknown as WorkflowHandle;
+  const out = new PassThrough();
+  let printed = '';
+  const savedError = console.error;
+  console.error = (line: string) => (printed += `${line}\n`);
+  const savedCode = process.exitCode;
+  try {
+    await supervise({
+      session,
+      view: new ProgressView(out as unknown as NodeJS.WriteStream),
+      handle,
+      name: 'Run x',
+      resume: 'npm start -- --run-id x',
+      cancelling: '',
+      follow: (result) => result.then(() => undefined, () => undefined),
+      done: () => assert.fail('the run failed'),
+    });
+    assert.equal(process.exitCode, 2);
+  } finally {
+    console.error = savedError;
+    process.exitCode = savedCode;
+  }
+  assert.equal(printed, 'Run x failed: RunIdError: Run id ".." is refused\n  (in activity resolveRun)\n');
 });
