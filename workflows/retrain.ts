@@ -2,11 +2,11 @@
 // SHA-256 of every file, src/data/fingerprint.ts) has not changed since the champion was trained; otherwise train a challenger (optionally warm-started from the champion),
 // and promote it only when it beats the champion on the same evaluation protocol. Both are judged by the model
 // they export (export.checkpoint: with best-validation, that is not the last evaluated epoch).
-import { CancellationScope, getExternalWorkflowHandle, isCancellation, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { RetrainInput, RetrainResult, TrainResult } from '../activities/types';
+import type { RetrainInput, RetrainResult } from '../activities/types';
 import { CPU_TASK_QUEUE } from '../temporal/task-queues';
-import { trainFaceNet } from './train';
+import { runTrainingChild } from './training-child';
 import { challengerIdFor, runIdFor } from './run-id';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -34,7 +34,7 @@ export async function retrainFaceNet(input: RetrainInput): Promise<RetrainResult
   const overrides = [...(input.overrides ?? [])];
   if (input.warmStart && champion) overrides.push(`model.initFrom=${champion.modelDir}`);
   const challengerId = challengerIdFor(workflowInfo().workflowId, workflowInfo().runId);
-  const challenger = await trainChallenger(challengerId, { ...request, overrides, runId: runIdFor(challengerId), taskQueues: input.taskQueues });
+  const challenger = await runTrainingChild(challengerId, { ...request, overrides, runId: runIdFor(challengerId), taskQueues: input.taskQueues });
 
   const accuracy = challenger.exportedTest?.accuracy ?? null;
   if (accuracy === null) {
@@ -54,25 +54,4 @@ export async function retrainFaceNet(input: RetrainInput): Promise<RetrainResult
     ? `challenger accuracy ${accuracy.toFixed(4)} beats champion ${champion.runId} (${champion.accuracy.toFixed(4)})`
     : 'there was no champion yet';
   return { skipped: false, reason, promoted: true, challenger, champion: promoted };
-}
-
-/**
- * Runs the challenger as a child and passes a cancellation of the retrain on to it. Not through the SDK's own
- * child cancellation: that names the child's first run, and a training run continues as new every 25 epochs, so
- * the request would reach a finished run and the training would go on. Cancelled by workflow id alone, the
- * current run gets it, writes its checkpoint and stops; the retrain waits for that, then ends cancelled.
- */
-async function trainChallenger(workflowId: string, args: Parameters<typeof trainFaceNet>[0]): Promise<TrainResult> {
-  const child = await CancellationScope.nonCancellable(() => startChild(trainFaceNet, { workflowId, args: [args] }));
-  try {
-    return await Promise.race([child.result(), CancellationScope.current().cancelRequested]);
-  } catch (err) {
-    // The retrain's own cancellation (not a challenger that failed or was cancelled by itself): pass it on.
-    if (!isCancellation(err) || !CancellationScope.current().consideredCancelled) throw err;
-    await CancellationScope.nonCancellable(async () => {
-      await getExternalWorkflowHandle(workflowId).cancel().catch(() => undefined); // it may have just finished
-      await child.result().catch(() => undefined);
-    });
-    throw err;
-  }
 }

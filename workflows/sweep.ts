@@ -1,8 +1,8 @@
 // sweepFaceNet: a hyper-parameter sweep as child trainFaceNet workflows, at most `parallelism` at a time.
 // A failed trial is recorded, not fatal: the others still finish. The `trials` query says where each trial is.
-import { defineQuery, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { SweepInput, SweepResult, SweepTrialResult } from '../activities/types';
-import { trainFaceNet } from './train';
+import { runTrainingChild } from './training-child';
 import { runIdFor } from './run-id';
 import { isBetter } from './selection';
 
@@ -30,17 +30,12 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
     while (next < results.length) {
       const entry = results[next++] as SweepTrialResult;
       try {
-        entry.result = await executeChild(trainFaceNet, {
-          workflowId: entry.workflowId,
-          args: [
-            {
-              configPath: input.configPath,
-              config: input.config,
-              overrides: [...(input.overrides ?? []), ...entry.overrides],
-              runId: runIdFor(entry.workflowId),
-              taskQueues: input.taskQueues,
-            },
-          ],
+        entry.result = await runTrainingChild(entry.workflowId, {
+          configPath: input.configPath,
+          config: input.config,
+          overrides: [...(input.overrides ?? []), ...entry.overrides],
+          runId: runIdFor(entry.workflowId),
+          taskQueues: input.taskQueues,
         });
       } catch (err) {
         // Cancelling the sweep cancels its trials: that ends the sweep (cancelled), it is no trial's failure.
@@ -49,7 +44,10 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallelism, results.length) }, runLane));
+  // Every lane settles first: when the sweep is cancelled, each waits for its trial to checkpoint and stop.
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(parallelism, results.length) }, runLane));
+  const failed = lanes.find((lane) => lane.status === 'rejected');
+  if (failed) throw failed.reason;
   // By validation accuracy when the trials have a validation set, else by test accuracy (see selection.ts).
   let best: number | null = null;
   results.forEach((r, i) => {

@@ -12,7 +12,7 @@ import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
 import type { createActivities } from '../../activities';
 import { withErrorClassification } from '../../activities/classify-errors';
 import { ConfigError } from '../../src/config/load';
-import type { Progress, RetrainInput, TrainInput, TrainResult } from '../../activities/types';
+import type { Progress, RetrainInput, SweepInput, TrainInput, TrainResult } from '../../activities/types';
 import { challengerIdFor } from '../../workflows/run-id';
 import { startTemporal, uniqueQueue, type TemporalTestEnv } from '../helpers/temporal';
 
@@ -250,5 +250,47 @@ test('cancelling a retrain stops its challenger also after the challenger contin
     let last: string[] = [];
     for (let i = 0; i < 40 && !(last = await statuses()).includes('CANCELLED'); i++) await new Promise((r) => setTimeout(r, 250));
     assert.ok(last.includes('CANCELLED'), `challenger runs: ${last.join(', ')}`);
+  });
+});
+
+test('cancelling a sweep stops each running trial, also after it continued as new, and starts no other', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  const trainedByRun = new Map<string, number>();
+  const activities: Activities = {
+    ...fakeActivities(rec, { epochs: 100, evalEvery: 10 }),
+    // Two trials run at once: each counts its own epochs (the shared recorder would let one skip the other's).
+    async trainEpochs({ runDir, firstEpoch, lastEpoch }) {
+      const epochs = [];
+      for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
+        await new Promise((r) => setTimeout(r, 40));
+        trainedByRun.set(runDir, (trainedByRun.get(runDir) ?? 0) + 1);
+        epochs.push({ epoch, meanLoss: 1 / epoch, meanActiveFraction: 0.5, lr: 0.001, imagesPerSecond: 100, seconds: 2 });
+      }
+      return { epochs, checkpointPath: `/ck/${lastEpoch}`, backend: 'cpu', device: 'CPU' };
+    },
+  };
+  await withWorkers(activities, async (q) => {
+    const sweepId = uniqueQueue('sweep');
+    const sweepInput: SweepInput = { configPath: 'configs/smoke.yml', trials: [[], [], []], parallelism: 2, taskQueues: { cpu: q.cpu, accel: q.accel } };
+    const handle = await env.client.workflow.start('sweepFaceNet', { taskQueue: q.workflows, workflowId: sweepId, args: [sweepInput] });
+    const statuses = async (trial: number) => {
+      const out: string[] = [];
+      for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${sweepId}-trial-${trial}'` })) out.push(wf.status.name);
+      return out;
+    };
+    const bothContinued = async () => (await statuses(0)).includes('CONTINUED_AS_NEW') && (await statuses(1)).includes('CONTINUED_AS_NEW');
+    for (let i = 0; i < 200 && !(await bothContinued()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await bothContinued(), `the trials did not continue as new: ${await statuses(0)} / ${await statuses(1)}`);
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    for (const trial of [0, 1]) {
+      let last: string[] = [];
+      for (let i = 0; i < 40 && !(last = await statuses(trial)).includes('CANCELLED'); i++) await new Promise((r) => setTimeout(r, 250));
+      assert.ok(last.includes('CANCELLED'), `trial ${trial} runs: ${last.join(', ')}`);
+      assert.ok(!last.includes('RUNNING'), `trial ${trial} is still running after the sweep ended`);
+    }
+    assert.deepEqual(await statuses(2), [], 'the cancelled sweep started its third trial');
+    for (const [runDir, epochs] of trainedByRun) assert.ok(epochs < 100, `${runDir} trained all ${epochs} epochs`);
+    assert.equal(trainedByRun.size, 2);
   });
 });
