@@ -144,10 +144,11 @@ export class ProgressView {
       return;
     }
     // The bars are redrawn by moving the cursor up one row per bar: a line the terminal wraps would be
-    // partly overwritten, so long lines are broken here.
+    // partly overwritten, so long lines are broken here. The rows land where bars were drawn, and the bars'
+    // redraw clears only the first: each row clears the rest of its own (ESC[K).
     const width = Math.max(20, (this.out.columns ?? 80) - 1);
     const rows = text.split('\n').flatMap((row) => row.match(new RegExp(`.{1,${width}}`, 'g')) ?? ['']);
-    this.multi.log(rows.map((r) => `${r}\n`).join(''));
+    this.multi.log(rows.map((r) => `${r}\x1b[K\n`).join(''));
   }
 
   update(key: string, line: RunLine): void {
@@ -162,7 +163,17 @@ export class ProgressView {
       return;
     }
     this.multi ??= new MultiBar(
-      { format: '{key} |{bar}| {text}', hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 20, linewrap: false, stream: this.out },
+      {
+        format: '{key} |{bar}| {text}',
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        barsize: 20,
+        linewrap: false,
+        stream: this.out,
+        // A logged line moves the bars down; without this an unchanged bar is not drawn again and its row stays empty.
+        forceRedraw: true,
+      },
       Presets.shades_classic,
     );
     const value = Math.round(line.fraction * 1000);

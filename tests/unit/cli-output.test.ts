@@ -208,3 +208,37 @@ test('a run that fails before the in-process worker is up (another worker took i
   }
   assert.equal(printed, 'Run x failed: RunIdError: Run id ".." is refused\n  (in activity resolveRun)\n');
 });
+
+test('a log line longer than the terminal shows whole above the bars, with nothing left of the bars under it', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { Terminal } = await import('@xterm/headless');
+  const cols = 60;
+  // convertEol: a tty turns \n into \r\n (onlcr).
+  const term = new Terminal({ cols, rows: 12, allowProposedApi: true, convertEol: true });
+  const out = Object.assign(new PassThrough(), { isTTY: true, columns: cols }) as unknown as NodeJS.WriteStream;
+  let pending = Promise.resolve();
+  out.on('data', (c: Buffer) => (pending = pending.then(() => new Promise<void>((r) => term.write(c, r)))));
+  const view = new ProgressView(out);
+  const message = `Cancelling… Resume with: npm run facenet -- sweep --config configs/att-cpu.yml ${'--trial training.seed=1 '.repeat(3)}--id s1`;
+  try {
+    view.update('trial 0', { fraction: 0.3, text: 'epoch 34/120 | step 4/5 | loss 0.2081 | 168.1 img/s' });
+    view.update('trial 1', { fraction: 0.4, text: 'epoch 40/120 | step 3/5 | loss 0.2526 | 181.4 img/s' });
+    const redrawn = () => new Promise((r) => setTimeout(r, 250)); // the bars redraw on a timer
+    await redrawn();
+    view.log(message);
+    view.update('trial 1', { fraction: 0.4, text: 'stopping (epoch 40/120)' });
+    await redrawn();
+  } finally {
+    view.close();
+  }
+  await new Promise((r) => setImmediate(r));
+  await pending;
+  const screen: string[] = [];
+  for (let y = 0; y < term.buffer.active.length; y++) screen.push(term.buffer.active.getLine(y)?.translateToString(true) ?? '');
+  const text = screen.filter((row) => row !== '');
+  const bars = text.filter((row) => row.startsWith('trial '));
+  assert.equal(text.slice(0, -2).join(''), message, `the screen:\n${screen.join("\n")}`);
+  assert.equal(bars.length, 2, `the screen:\n${screen.join("\n")}`);
+  assert.match(bars[1] ?? '', /stopping \(epoch 40\/120\)\s*$/);
+  term.dispose();
+});
