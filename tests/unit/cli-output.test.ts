@@ -237,8 +237,8 @@ test('a log line longer than the terminal shows whole above the bars, with nothi
   for (let y = 0; y < term.buffer.active.length; y++) screen.push(term.buffer.active.getLine(y)?.translateToString(true) ?? '');
   const text = screen.filter((row) => row !== '');
   const bars = text.filter((row) => row.startsWith('trial '));
-  assert.equal(text.slice(0, -2).join(''), message, `the screen:\n${screen.join("\n")}`);
-  assert.equal(bars.length, 2, `the screen:\n${screen.join("\n")}`);
+  assert.equal(text.slice(0, -2).join(''), message, `the screen:\n${screen.join('\n')}`);
+  assert.equal(bars.length, 2, `the screen:\n${screen.join('\n')}`);
   assert.match(bars[1] ?? '', /stopping \(epoch 40\/120\)\s*$/);
   term.dispose();
 });
