@@ -99,7 +99,10 @@ async function runCommand(opts: RunOptions): Promise<void> {
     } else {
       const input: TrainInput = { configPath: opts.config, overrides: opts.set, runId: workflowId };
       try {
-        handle = await client.workflow.start('trainFaceNet', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId, args: [input] });
+        await client.workflow.start('trainFaceNet', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId, args: [input] });
+        // By workflow id alone: the handle start() returns names the first run, and a Ctrl-C's cancel sent to it
+        // after the run continued as new (every 25 epochs) never reached the training.
+        handle = client.workflow.getHandle(workflowId);
         const again = status ? ` (resuming: its last execution ended ${status.toLowerCase()})` : '';
         console.log(`Started workflow ${workflowId}${again}: ${session.workflowUrl(workflowId)}`);
       } catch (err) {
