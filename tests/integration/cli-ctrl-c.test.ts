@@ -77,6 +77,32 @@ test('Ctrl-C in `npm start` (a real terminal) cancels after a checkpoint, exits 
   await noServerLeft();
 });
 
+test('Ctrl-C in `npm start` stops a run that has continued as new (after its 25th epoch)', { skip: !DATA_PRESENT && 'AT&T data not found in ../shared/datasets' }, async () => {
+  const runsDir = join(work, 'runs');
+  const runId = 'pty-ctrl-c-continued';
+  const epochs = 400;
+  // The workflow continues as new every 25 epochs; the handle `workflow.start` returns names its first run,
+  // which has ended by then. Cancelling through it once left training going on to the end.
+  const command = `npm start -- --config configs/smoke.yml --set runsDir=${runsDir} --set training.epochs=${epochs} --set evaluation.every=${epochs} --run-id ${runId}`;
+  const term = runInPty(command, { cwd: ROOT, env });
+  try {
+    await waitForOutput(term, (o) => /epoch (2[7-9]|[3-9]\d)\/400/.test(o), 'training past epoch 26 (the run has continued as new)', 180_000);
+    term.type('\x03');
+    assert.equal(await term.exited, 130, `exit code after Ctrl-C; output:\n${term.output().slice(-3000)}`);
+  } finally {
+    term.child.kill('SIGKILL');
+  }
+  assert.match(term.output(), /Cancelled; the latest checkpoint is kept\./);
+  await noServerLeft();
+  const epochsDone = readdirSync(join(runsDir, runId, 'checkpoints'))
+    .map((n) => /^epoch-(\d+)/.exec(n)?.[1])
+    .filter((e): e is string => e !== undefined)
+    .map(Number);
+  const latest = Math.max(...epochsDone);
+  assert.ok(latest >= 26 && latest < epochs, `checkpoints end past the continuation and before the last epoch: ${latest}`);
+  assert.ok(!existsSync(join(runsDir, runId, 'report.html')), 'no report: the run did not finish');
+});
+
 test('Ctrl-C in `facenet run | tee log` still cancels after a checkpoint and exits 130 (the pipe reader dies first)', { skip: !DATA_PRESENT && 'AT&T data not found in ../shared/datasets' }, async () => {
   const runsDir = join(work, 'runs');
   const runId = 'pty-ctrl-c-tee';
