@@ -4,6 +4,8 @@
 // Deterministic orchestration only: every fact about tensors, files and time comes from activities.
 import {
   ActivityCancellationType,
+  CancellationScope,
+  CancelledFailure,
   continueAsNew,
   defineQuery,
   defineSignal,
@@ -154,6 +156,9 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
         break;
       }
       if (!isLast && (last - firstEpoch + 1 >= EPOCHS_PER_HISTORY || workflowInfo().continueAsNewSuggested)) {
+        // A cancel that came while the group trained, too late for the activity to see it, would not pass to
+        // the next run: the training would go on.
+        if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled at the end of an epoch group');
         await continueAsNew<typeof trainFaceNet>({
           ...input,
           continuation: { plan, dataset, nextEpoch: last + 1, best, lastEval, epochSeconds: epochSeconds.slice(-20), lastEpoch, ranOn: progress.ranOn },

@@ -229,6 +229,39 @@ test('a long run continues as new every 25 epochs and still trains each epoch on
   assert.deepEqual(runs.sort(), ['COMPLETED', 'CONTINUED_AS_NEW']);
 });
 
+test('a cancel the training activity finishes without seeing still ends the run, also where it would continue as new', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  let groupEnd = () => {};
+  const atHistoryLimit = new Promise<void>((r) => (groupEnd = r));
+  let sent = () => {};
+  const cancelSent = new Promise<void>((r) => (sent = r));
+  const base = fakeActivities(rec, { epochs: 100, evalEvery: 100 });
+  const activities: Activities = {
+    ...base,
+    // No heartbeats: the cancel never reaches the activity, which completes its group as if it came too late.
+    async trainEpochs(args) {
+      if (args.lastEpoch === 25) {
+        groupEnd();
+        await cancelSent;
+      }
+      return base.trainEpochs(args);
+    },
+  };
+  await withWorkers(activities, async (q) => {
+    const workflowId = uniqueQueue('run');
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId, args: [input(q)] });
+    await atHistoryLimit;
+    await handle.cancel();
+    await new Promise((r) => setTimeout(r, 500)); // the workflow takes the cancel request in
+    sent();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    assert.equal(Math.max(...rec.trained), 25, 'the training went on after the cancel');
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.status.name);
+    assert.deepEqual(runs, ['CANCELLED']);
+  });
+});
+
 test('cancelling a retrain stops its challenger also after the challenger continued as new', async () => {
   const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
   await withWorkers(fakeActivities(rec, { epochs: 100, evalEvery: 10, epochDelayMs: 40 }), async (q) => {
