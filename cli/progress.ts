@@ -88,6 +88,11 @@ export function runLine(s: RunSnapshot, eta: EtaEstimator): RunLine {
   const beat = s.activity?.name === TRAIN_ACTIVITY ? (s.activity.details as TrainHeartbeat) : null;
   const best = p?.bestAccuracy != null ? ` | best acc ${p.bestAccuracy.toFixed(4)} @ ${p.bestEpoch}` : '';
   const total = p?.totalEpochs ?? 0;
+  if (p?.phase === 'stopping') {
+    // Cancelled: the training activity saves a checkpoint where it is before it gives up.
+    const step = beat?.epoch !== undefined && beat.step !== undefined && beat.stepsPerEpoch ? `epoch ${beat.epoch}/${total}, step ${beat.step}/${beat.stepsPerEpoch}` : null;
+    return { fraction: total ? Math.min(1, p.epoch / total) : 0, text: step ? `stopping: saving a checkpoint (${step})${best}` : `stopping (epoch ${p.epoch}/${total})${best}` };
+  }
   if (beat && beat.epoch !== undefined && p?.phase !== 'evaluating') {
     const steps = beat.stepsPerEpoch;
     const step = beat.step;

@@ -110,15 +110,20 @@ async function followSweep(handle: WorkflowHandle, view: ProgressView, result: P
   );
   const etas = new Map<number, EtaEstimator>();
   const announced = new Set<number>();
+  // Trials last seen running, with their last line: a cancelled sweep ends before the poll sees them stop.
+  const running = new Map<number, { workflowId: string; line: RunLine }>();
   while (!settled) {
     try {
       const trials = await handle.query<SweepTrialState[]>('trials');
+      running.clear();
       for (const t of trials) {
         const key = `trial ${t.trial}`;
         if (t.state === 'running') {
           const eta = etas.get(t.trial) ?? new EtaEstimator();
           etas.set(t.trial, eta);
-          view.update(key, await snapshot(handle.client.getHandle(t.workflowId)).then((s) => runLine(s, eta), () => ({ fraction: 0, text: 'starting' })));
+          const line = await snapshot(handle.client.getHandle(t.workflowId)).then((s) => runLine(s, eta), () => ({ fraction: 0, text: 'starting' }));
+          view.update(key, line);
+          running.set(t.trial, { workflowId: t.workflowId, line });
         } else {
           view.update(key, trialLine(t));
           if ((t.state === 'done' || t.state === 'failed') && !announced.has(t.trial)) {
@@ -131,6 +136,10 @@ async function followSweep(handle: WorkflowHandle, view: ProgressView, result: P
       // The sweep has not run its first task yet.
     }
     await Promise.race([sleep(1000), result.catch(() => undefined)]);
+  }
+  for (const [trial, { workflowId, line }] of running) {
+    const status = await statusOf(handle.client.getHandle(workflowId)).catch(() => null);
+    if (status === 'CANCELLED') view.update(`trial ${trial}`, { fraction: line.fraction, text: 'cancelled: stopped at its latest checkpoint' });
   }
 }
 

@@ -75,6 +75,9 @@ export async function trainFaceNet(input: TrainInput): Promise<TrainResult> {
     ranOn: state?.ranOn ?? null,
   };
   setHandler(progressQuery, () => progress);
+  // From the cancel request on (Ctrl-C, a cancelled sweep or retrain), not only once the training activity has
+  // saved its checkpoint and given up: the progress of a run that is stopping says so.
+  CancellationScope.current().cancelRequested.catch(() => (progress.phase = 'stopping'));
   setHandler(stopAfterEpochSignal, (epoch?: number) => {
     progress.stopAfterEpoch = epoch ?? Math.max(progress.epoch + 1, 1);
   });

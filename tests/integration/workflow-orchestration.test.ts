@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import { Runtime, Worker } from '@temporalio/worker';
 import { pipelineLogger } from '../../temporal/logger';
 import { createWorkers, runWorkers, ALL_ROLES } from '../../temporal/workers';
@@ -227,6 +228,41 @@ test('a long run continues as new every 25 epochs and still trains each epoch on
     for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.status.name);
   }
   assert.deepEqual(runs.sort(), ['COMPLETED', 'CONTINUED_AS_NEW']);
+});
+
+test('a cancelled run says "stopping" while its training activity still saves the checkpoint', async () => {
+  const rec: Recorder = { trained: [], evaluated: [], attempts: new Map() };
+  let release = () => {};
+  const released = new Promise<void>((r) => (release = r));
+  const activities: Activities = {
+    ...fakeActivities(rec, { epochs: 10, evalEvery: 10 }),
+    // Heartbeats until cancelled, then holds on as a checkpoint being written would, until the test lets go.
+    async trainEpochs() {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat({ epoch: 1, step: 1, stepsPerEpoch: 5 }), 100);
+      try {
+        return await ctx.cancelled;
+      } catch (err) {
+        await released;
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+  await withWorkers(activities, async (q) => {
+    const handle = await env.client.workflow.start('trainFaceNet', { taskQueue: q.workflows, workflowId: uniqueQueue('run'), args: [input(q, { heartbeatTimeout: '2s' })] });
+    const phase = async () => (await handle.query<Progress>('progress')).phase;
+    for (let i = 0; i < 100 && (await phase()) !== 'training'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await phase(), 'training');
+    await handle.cancel();
+    // Before the change the phase stayed "training" until the activity gave up.
+    for (let i = 0; i < 100 && (await phase()) !== 'stopping'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await phase(), 'stopping');
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the run waits for its checkpoint');
+    release();
+    await assert.rejects(handle.result(), (err: unknown) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+  });
 });
 
 test('a cancel the training activity finishes without seeing still ends the run, also where it would continue as new', async () => {

@@ -66,6 +66,12 @@ test('the progress line comes from the trainEpochs heartbeat: epoch, step/steps,
   // Outside training: the phase and the activity.
   const evaluating = runLine({ progress: { ...progress, phase: 'evaluating' }, activity: { name: 'evaluate', details: { phase: 'embedding', epoch: 2 } } }, new EtaEstimator());
   assert.equal(evaluating.text, 'evaluating (epoch 2/10): evaluate embedding | best acc 0.9100 @ 2');
+  // Cancelled while training: the heartbeat still shows the last step, the line says the run is stopping.
+  const stopping = runLine({ progress: { ...progress, phase: 'stopping' }, activity: { name: TRAIN_ACTIVITY, details } }, new EtaEstimator());
+  assert.equal(stopping.text, 'stopping: saving a checkpoint (epoch 3/10, step 5/25) | best acc 0.9100 @ 2');
+  assert.equal(stopping.fraction, 0.2);
+  const stopped = runLine({ progress: { ...progress, phase: 'stopping' }, activity: null }, new EtaEstimator());
+  assert.equal(stopped.text, 'stopping (epoch 2/10) | best acc 0.9100 @ 2');
 });
 
 function workflowFailure(cause: Error): WorkflowFailedError {
