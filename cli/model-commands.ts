@@ -1,4 +1,4 @@
-// The commands that use a trained model (no Temporal): embed, verify, enroll, identify, evaluate.
+// The commands that use a trained model (no Temporal): embed, verify, enroll, identify, evaluate, soup.
 // Exit codes: 0 = done (verify: same person; identify: someone recognised), 1 = verify: different people,
 // identify: unknown; 2 = bad input (an unreadable image, a model directory of another format, a gallery of
 // another model, a backend that is not installed...), with a message naming the file; 3 = any other failure,
@@ -18,6 +18,7 @@ import {
   InputError,
   listImages,
   loadFaceModel,
+  makeSoup,
   verifyFiles,
   writeEmbeddings,
   writePairsReport,
@@ -44,6 +45,22 @@ function printNotes(notes: Array<{ file: string; note: string }>): void {
  * with its code; bad input is reported with code 2, any other failure with code 3.
  */
 async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promise<number>, precheck?: () => void): Promise<void> {
+  await withBackend(
+    opts,
+    async () => {
+      const fm = await loadFaceModel(dir);
+      try {
+        return await fn(fm);
+      } finally {
+        fm.dispose();
+      }
+    },
+    precheck,
+  );
+}
+
+/** As withModel, for a command that loads its models itself. */
+async function withBackend(opts: Common, fn: () => Promise<number>, precheck?: () => void): Promise<void> {
   let code: number;
   try {
     precheck?.();
@@ -52,12 +69,7 @@ async function withModel(dir: string, opts: Common, fn: (fm: FaceModel) => Promi
     process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '3';
     if (!(BACKENDS as readonly string[]).includes(opts.backend)) throw new InputError(`--backend ${opts.backend}: choose one of ${BACKENDS.join(', ')}`);
     await initBackend(opts.backend as BackendName);
-    const fm = await loadFaceModel(dir);
-    try {
-      code = await fn(fm);
-    } finally {
-      fm.dispose();
-    }
+    code = await fn();
   } catch (err) {
     const bad = err instanceof BadInputError || err instanceof BackendUnavailableError;
     console.error(bad ? `error: ${(err as Error).message}` : err);
@@ -71,6 +83,10 @@ function thresholdOption(text: string | undefined): number | undefined {
   const t = Number(text);
   if (text.trim() === '' || !Number.isFinite(t)) throw new InputError(`--threshold ${text}: give a number`);
   return t;
+}
+
+function checkThresholdRule(rule: string): void {
+  if (!(THRESHOLD_CRITERIA as readonly string[]).includes(rule)) throw new InputError(`--threshold-rule ${rule}: choose ${THRESHOLD_CRITERIA.join(' or ')}`);
 }
 
 function fmt(x: number, digits = 4): string {
@@ -97,7 +113,7 @@ function evaluationTable(r: PairsEvaluation): string {
   return lines.join('\n');
 }
 
-/** Registers embed, verify, enroll, identify and evaluate on the program. */
+/** Registers embed, verify, enroll, identify, evaluate and soup on the program. */
 export function registerModelCommands(program: Command): void {
   const exitOnUsageError = (err: { code: string; exitCode: number }): never =>
     process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
@@ -211,11 +227,6 @@ export function registerModelCommands(program: Command): void {
     .option(...backendOption)
     .exitOverride(exitOnUsageError)
     .action(async (dir: string, opts: Common & { pairs: string; images: string; out: string; report?: string; thresholdRule: string }) => {
-      const precheck = () => {
-        if (!(THRESHOLD_CRITERIA as readonly string[]).includes(opts.thresholdRule)) {
-          throw new InputError(`--threshold-rule ${opts.thresholdRule}: choose ${THRESHOLD_CRITERIA.join(' or ')}`);
-        }
-      };
       await withModel(dir, opts, async (fm) => {
         const r = await evaluatePairs(fm, opts.pairs, opts.images, { criterion: opts.thresholdRule as ThresholdCriterion, farTargets: evaluationSchema.parse({}).farTargets });
         printNotes(r.notes);
@@ -228,6 +239,33 @@ export function registerModelCommands(program: Command): void {
           console.log(`Report: ${reportPath}`);
         }
         return 0;
-      }, precheck);
+      }, () => checkThresholdRule(opts.thresholdRule));
+    });
+  program
+    .command('soup <model-dirs...>')
+    .description('average the weights of fine-tunes of one model (e.g. the same config, other seeds) into one model; its threshold is chosen on --pairs')
+    .requiredOption('-o, --out <dir>', 'the new model folder (must not exist)')
+    .requiredOption('--pairs <file>', 'pairs that choose the threshold (LFW pairs.txt format, or .csv with a,b,same[,fold])')
+    .option('--images <dir>', "folder the pairs' image paths are relative to", '.')
+    .option('--threshold-rule <rule>', `how the threshold is chosen on the pairs: ${THRESHOLD_CRITERIA.join(' | ')}`, 'youden')
+    .option(...backendOption)
+    .exitOverride(exitOnUsageError)
+    .action(async (dirs: string[], opts: Common & { out: string; pairs: string; images: string; thresholdRule: string }) => {
+      await withBackend(
+        opts,
+        async () => {
+          const { dir, evaluation } = await makeSoup(dirs, opts.out, {
+            pairsFile: opts.pairs,
+            imagesRoot: opts.images,
+            criterion: opts.thresholdRule as ThresholdCriterion,
+            farTargets: evaluationSchema.parse({}).farTargets,
+          });
+          printNotes(evaluation.notes);
+          console.log(evaluationTable(evaluation));
+          console.log(`Soup of ${dirs.length} models: ${dir} (threshold ${fmt(evaluation.verification.threshold)}, chosen on ${opts.pairs}: in-sample)`);
+          return 0;
+        },
+        () => checkThresholdRule(opts.thresholdRule),
+      );
     });
 }

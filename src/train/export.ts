@@ -50,6 +50,8 @@ export interface FaceNetSidecar {
   epoch: number | null;
   /** Name of the exported checkpoint, e.g. epoch-0060; null when not from a run. */
   checkpoint?: string | null;
+  /** A soup (`facenet soup`): the models whose weights were averaged into this one. */
+  soupOf?: Array<{ dir: string; id: string; runId: string | null; epoch: number | null }>;
   createdAt: string;
 }
 
@@ -84,24 +86,6 @@ export interface ExportOptions {
 
 /** Writes model.json, group1-shard1of1.bin and facenet.json into `dir` (atomically, as one directory). */
 export async function exportModel(model: tfl.LayersModel, dir: string, opts: ExportOptions): Promise<string> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!artifacts?.modelTopology || !artifacts.weightSpecs || !artifacts.weightData) {
-    throw new Error('Internal error: model.save produced no topology or weights.');
-  }
-  const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-  const modelJson = {
-    format: 'layers-model',
-    generatedBy: `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
-    convertedBy: null,
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
-  };
   const inputShape = (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? -1);
   const outputShape = model.outputs[0]?.shape ?? [];
   const sidecar: FaceNetSidecar = {
@@ -129,11 +113,32 @@ export async function exportModel(model: tfl.LayersModel, dir: string, opts: Exp
     createdAt: new Date().toISOString(),
   };
   const parent = path.dirname(path.resolve(dir));
-  return writeDirAtomic(parent, path.basename(dir), async (tmp) => {
-    await writeFileDurable(path.join(tmp, WEIGHTS_BIN), Buffer.from(weightData));
-    await writeFileDurable(path.join(tmp, MODEL_JSON), JSON.stringify(modelJson));
-    await writeFileDurable(path.join(tmp, SIDECAR_JSON), JSON.stringify(sidecar, null, 2));
-  });
+  return writeDirAtomic(parent, path.basename(dir), (tmp) => writeModelFiles(model, tmp, sidecar));
+}
+
+/** Writes the model's model.json and group1-shard1of1.bin, and `sidecar` as facenet.json, into the folder `dir`. */
+export async function writeModelFiles(model: tfl.LayersModel, dir: string, sidecar: FaceNetSidecar): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!artifacts?.modelTopology || !artifacts.weightSpecs || !artifacts.weightData) {
+    throw new Error('Internal error: model.save produced no topology or weights.');
+  }
+  const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
+  };
+  await writeFileDurable(path.join(dir, WEIGHTS_BIN), Buffer.from(weightData));
+  await writeFileDurable(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+  await writeFileDurable(path.join(dir, SIDECAR_JSON), JSON.stringify(sidecar, null, 2));
 }
 
 /** Loads an exported model directory (model.json + its weight files) and its sidecar, if present. */
