@@ -128,7 +128,7 @@ test('a misspelt command is named as unknown, with the list of commands, and exi
   } finally {
     process.stderr.write = saved;
   }
-  assert.match(printed, /unknown command 'verfy'; the commands are run, status, sweep, schedule, embed, verify, enroll, identify, evaluate\n\(add --help for usage\)/);
+  assert.match(printed, /unknown command 'verfy'; the commands are run, status, sweep, schedule, embed, verify, enroll, identify, evaluate, soup\n\(add --help for usage\)/);
 });
 
 test("a removed run's bar is gone from the terminal; the others stay", async () => {
