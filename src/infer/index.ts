@@ -8,4 +8,4 @@ export { enroll, identify, readGallery, saveGallery, GALLERY_FORMAT, type Galler
 export { readPairsFile, evaluatePairs, type PairRow, type PairsEvaluation } from './pairs';
 export { writePairsReport } from './report';
 export { encodeNpy, writeEmbeddings, pathsFileOf } from './output';
-export { averageWeights, checkIngredients, makeSoup, type SoupOptions } from './soup';
+export { makeSoup, type SoupOptions } from './soup';

@@ -2,11 +2,11 @@
 // one network, which embeds as fast as each of them. Fine-tunes that start from the same weights stay close
 // enough for their average to be a good network; networks trained from different random weights are not, and
 // are refused. The soup's threshold is chosen on pairs the user gives, as `facenet evaluate` would.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { SIDECAR_JSON, writeModelFiles, type FaceNetSidecar } from '../train/export';
-import { writeDirAtomic, writeFileDurable } from '../util/durable-fs';
+import { averageAfterEpoch, type WeightAverage } from '../train/weight-average';
+import { modelWeightsToArrays, setModelWeightsFromArrays } from '../train/weights';
+import { exists, writeDirAtomic, writeFileDurable } from '../util/durable-fs';
 import type { ThresholdCriterion } from '../eval';
 import { InputError } from './errors';
 import { loadFaceModel, type FaceModel } from './model';
@@ -16,7 +16,7 @@ import { evaluatePairs, readPairsFile, type PairsEvaluation } from './pairs';
 const SAME_FIELDS = ['inputShape', 'embeddingDim', 'preprocess', 'distance', 'flipTTA', 'model'] as const;
 
 /** Throws an InputError naming the folder when the models cannot be averaged into one. */
-export function checkIngredients(models: readonly FaceModel[]): void {
+function checkIngredients(models: readonly FaceModel[]): void {
   const first = models[0];
   if (!first || models.length < 2) throw new InputError(`A soup needs at least two models, but got ${models.length}.`);
   if (first.sidecar.model.init === 'random' && !first.sidecar.model.initFrom) {
@@ -37,10 +37,14 @@ export function checkIngredients(models: readonly FaceModel[]): void {
   if (new Set(models.map((m) => m.id)).size < models.length) throw new InputError('The same model is given twice: a soup averages different fine-tunes.');
 }
 
-/** The element-wise mean of the models' weights, in the order of `model.weights`. */
-export function averageWeights(models: readonly FaceModel[]): tf.Tensor[] {
-  const first = models[0] as FaceModel;
-  return first.model.weights.map((_, i) => tf.tidy(() => tf.div(tf.addN(models.map((m) => (m.model.weights[i] as (typeof m.model.weights)[number]).read())), models.length)));
+/**
+ * Sets the first model's weights to the element-wise mean of all the models' weights: the running mean of
+ * training.averageWeights' uniform kind (stochastic weight averaging), over the models instead of epoch ends.
+ */
+function averageInto(models: readonly FaceModel[]): void {
+  let average: WeightAverage | null = null;
+  for (const [i, m] of models.entries()) average = averageAfterEpoch({ kind: 'uniform', fromEpoch: 1, decay: 0 }, i + 1, average, modelWeightsToArrays(m.model));
+  if (average) setModelWeightsFromArrays((models[0] as FaceModel).model, average.weights, 'the soup');
 }
 
 export interface SoupOptions {
@@ -56,16 +60,14 @@ export interface SoupOptions {
  */
 export async function makeSoup(dirs: readonly string[], out: string, opts: SoupOptions): Promise<{ dir: string; evaluation: PairsEvaluation }> {
   const target = path.resolve(out);
-  if (await fs.lstat(target).then(() => true, () => false)) throw new InputError(`--out ${out} already exists: remove it or name another folder.`, out);
+  if (await exists(target)) throw new InputError(`--out ${out} already exists: remove it or name another folder.`, out);
   await readPairsFile(opts.pairsFile); // a bad pairs file fails before anything is loaded
   const models: FaceModel[] = [];
   try {
     for (const dir of dirs) models.push(await loadFaceModel(dir));
     checkIngredients(models);
     const first = models[0] as FaceModel;
-    const averaged = averageWeights(models);
-    first.model.setWeights(averaged);
-    tf.dispose(averaged);
+    averageInto(models);
     const sidecar: FaceNetSidecar = {
       ...first.sidecar,
       threshold: null,

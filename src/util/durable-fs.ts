@@ -243,7 +243,8 @@ export interface WriteDirOptions {
   keepExisting?: (existing: string) => Promise<boolean>;
 }
 
-async function exists(p: string): Promise<boolean> {
+/** Whether something (a file, folder or link, even a dangling one) is at `p`. */
+export async function exists(p: string): Promise<boolean> {
   return fs.lstat(p).then(
     () => true,
     () => false,
