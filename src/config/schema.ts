@@ -96,6 +96,9 @@ export const lossSchema = z.strictObject({
   miner: z.enum(['batch-all', 'batch-hard', 'semi-hard']).default('batch-all').describe('Online triplet mining: all valid triplets (mean over the active ones), the hardest positive and negative per anchor, or FaceNet\'s semi-hard negatives.'),
   margin: z.number().positive().default(0.2).describe('Triplet margin.'),
   distance: z.enum(['euclidean', 'squared-euclidean']).default('euclidean').describe('Distance between embeddings, for the loss and for verification.'),
+  tripletWeight: z.number().min(0).default(1).describe('Weight of the triplet loss in the training loss (0: supervised contrastive alone).'),
+  contrastiveWeight: z.number().min(0).default(0).describe('Weight of the supervised contrastive loss (Khosla et al. 2020) added to the triplet loss; 0: none.'),
+  temperature: z.number().positive().default(0.1).describe('Temperature of the supervised contrastive loss (cosine similarities are divided by it).'),
 });
 
 export const samplerSchema = z.strictObject({
@@ -181,7 +184,7 @@ export const runConfigSchema = z.strictObject({
     init: 'random',
     freeze: [],
   }),
-  loss: lossSchema.default({ miner: 'batch-all', margin: 0.2, distance: 'euclidean' }),
+  loss: lossSchema.default({ miner: 'batch-all', margin: 0.2, distance: 'euclidean', tripletWeight: 1, contrastiveWeight: 0, temperature: 0.1 }),
   sampler: samplerSchema.default({
     kind: 'pk',
     identitiesPerBatch: 10,
@@ -217,6 +220,9 @@ export const runConfigSchema = z.strictObject({
 }).superRefine(checkModelInit).superRefine((c, ctx) => {
   if (c.preprocess.crop && c.preprocess.centerCrop) {
     ctx.addIssue({ code: 'custom', path: ['preprocess', 'crop'], message: 'give either crop (a box) or centerCrop, not both; set the other to null' });
+  }
+  if (c.loss.tripletWeight === 0 && c.loss.contrastiveWeight === 0) {
+    ctx.addIssue({ code: 'custom', path: ['loss', 'tripletWeight'], message: 'both loss weights are 0, so nothing would train: give tripletWeight or contrastiveWeight a positive value' });
   }
 });
 

@@ -5,3 +5,5 @@ export { batchHardTripletLoss } from './batch-hard';
 export { semiHardTripletLoss } from './semi-hard';
 export { positivePairMask, negativePairMask, tripletMask, maskedMean } from './masks';
 export type { Miner, MinedLoss } from './types';
+export { supervisedContrastiveLoss } from './supervised-contrastive';
+export { trainingLoss, type TrainingLossOptions } from './training-loss';

@@ -2,6 +2,7 @@
 // config.json, metrics.csv and the last evaluation in eval/.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeLoss } from '../config/describe-loss';
 import { eerCurve, rocCurve } from '../eval';
 import { referenceColumns, verificationMetrics, writeReportFiles, type MetricSet, type RunReportData } from '../report';
 import { readMetricsLog, type EpochRow } from '../run/metrics-log';
@@ -66,7 +67,7 @@ export async function writeRunReport(runDir: string): Promise<{ reportPath: stri
     summary: {
       dataset: config.dataset.name,
       model: `${config.model.architecture} [${config.model.widths.join(', ')}], ${config.model.embeddingDim}-d`,
-      loss: `${config.loss.miner}, margin ${config.loss.margin}, ${config.loss.distance}`,
+      loss: describeLoss(config.loss),
       optimizer: `${config.optimizer.name}, lr ${config.optimizer.learningRate}, schedule ${config.schedule.kind}`,
       'epochs trained': log.length ? (log[log.length - 1] as { epoch: number }).epoch : 0,
       'evaluated at epoch': ev?.epoch ?? 'not evaluated',

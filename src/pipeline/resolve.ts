@@ -1,6 +1,7 @@
 // Step 1 of a run: a validated config and its run directory.
 import { resolve } from 'node:path';
 import { ConfigError, applyOverrides, loadConfig, validateConfig, workerConfigPolicy } from '../config/load';
+import { describeLoss } from '../config/describe-loss';
 import type { RunConfig } from '../config/schema';
 import { openRunDir } from '../run/run-dir';
 
@@ -37,7 +38,7 @@ export function describeConfig(c: RunConfig): string {
   const m = c.model;
   return (
     `${c.name}: ${c.dataset.name} ${c.preprocess.channels}ch` +
-    ` ${m.architecture}[${m.widths.join(',')}] ${m.embeddingDim}-d, ${c.loss.miner} margin ${c.loss.margin},` +
+    ` ${m.architecture}[${m.widths.join(',')}] ${m.embeddingDim}-d, ${describeLoss(c.loss)},` +
     ` ${c.optimizer.name} lr ${c.optimizer.learningRate}, ${c.training.epochs} epochs`
   );
 }

@@ -15,7 +15,7 @@ import { defaultEmbed, type EmbedFn, type LossFn } from './step';
 import { loadExportedModel } from './export';
 import { datasetBatchSource, runDataOf, type RunData } from './dataset-source';
 import { buildEmbeddingModel } from '../model';
-import { tripletLoss } from '../loss';
+import { trainingLoss } from '../loss';
 import { loadCachedDataset, type CachedDataset } from '../data';
 import { readBest } from './best';
 
@@ -32,7 +32,7 @@ export interface SessionOptions {
   inputShape?: [number, number, number];
   /** Builds the (untrained, seeded) model; default buildEmbeddingModel(config.model, input shape, training.seed). */
   buildModel?: (config: RunConfig, inputShape: [number, number, number]) => LayersModel;
-  /** Default: tripletLoss with config.loss. */
+  /** Default: trainingLoss with config.loss. */
   lossFn?: LossFn;
   /** Training-mode forward pass; default model.apply(x, { training }). */
   embed?: EmbedFn;
@@ -68,7 +68,7 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
   const inputShape = data ? ([data.dataset.height, data.dataset.width, data.dataset.channels] as [number, number, number]) : deps.inputShape;
   if (!inputShape) throw new Error('createTrainingSession needs inputShape when it is given a batch source without a dataset.');
   const buildModel = deps.buildModel ?? defaultBuildModel;
-  const lossFn = deps.lossFn ?? ((e: tf.Tensor2D, l: tf.Tensor1D) => tripletLoss(e, l, config.loss));
+  const lossFn = deps.lossFn ?? ((e: tf.Tensor2D, l: tf.Tensor1D) => trainingLoss(e, l, config.loss));
   const model = buildModel(config, inputShape);
   const params = model.trainableWeights.map((w) => ({ name: w.originalName ?? w.name, variable: w.read() as tf.Variable }));
   const optimizer = createOptimizer(config.optimizer, params);
