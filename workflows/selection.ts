@@ -1,9 +1,9 @@
-// Which evaluation is "best": the one with the best validation accuracy when the run has a validation set
+// Which evaluation is "best": the one with the best validation balanced accuracy when the run has a validation set
 // (dataset.validationIdentities), else the best test accuracy (selection on test data: reported as such).
 import type { EvalSummary } from '../activities/types';
 
 export function selectionScore(e: EvalSummary): number {
-  return e.validationAccuracy ?? e.accuracy;
+  return e.validationBalancedAccuracy ?? e.accuracy;
 }
 
 export function isBetter(candidate: EvalSummary, best: EvalSummary | null): boolean {

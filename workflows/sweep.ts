@@ -48,7 +48,7 @@ export async function sweepFaceNet(input: SweepInput): Promise<SweepResult> {
   const lanes = await Promise.allSettled(Array.from({ length: Math.min(parallelism, results.length) }, runLane));
   const failed = lanes.find((lane) => lane.status === 'rejected');
   if (failed) throw failed.reason;
-  // By validation accuracy when the trials have a validation set, else by test accuracy (see selection.ts).
+  // By validation balanced accuracy when the trials have a validation set, else by test accuracy (see selection.ts).
   let best: number | null = null;
   results.forEach((r, i) => {
     const final = r.result?.final;

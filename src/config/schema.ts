@@ -160,7 +160,7 @@ export const exportSchema = z.strictObject({
   checkpoint: z
     .enum(['final', 'best-validation'])
     .default('final')
-    .describe('Which checkpoint becomes <run>/model: the last epoch\'s, or the evaluated epoch with the best validation accuracy (needs dataset.validationIdentities > 0). Test pairs are for reporting only.'),
+    .describe('Which checkpoint becomes <run>/model: the last epoch\'s, or the evaluated epoch with the best balanced accuracy ((TAR + 1 - FAR) / 2) on the validation pairs at their threshold (needs dataset.validationIdentities > 0). Test pairs are for reporting only.'),
 });
 
 export const resumeSchema = z.strictObject({

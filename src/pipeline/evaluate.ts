@@ -24,8 +24,12 @@ export interface EvalResult {
   threshold: number;
   /** Accuracy at thresholds chosen without the pairs they score (the protocol's folds, else 10 folds of pairs); null with too few pairs. */
   heldOutAccuracy: number | null;
-  /** Accuracy on the validation identities' pairs (dataset.validationIdentities), at their own threshold; null without them. */
-  validationAccuracy: number | null;
+  /**
+   * Balanced accuracy, (TAR + 1 - FAR) / 2, on the validation identities' pairs (dataset.validationIdentities) at their
+   * own (Youden) threshold: what picks the best checkpoint; null without them. Plain accuracy would not do: those
+   * pairs are ~98% different-person pairs, so it rewards a checkpoint that rejects more and recognises less.
+   */
+  validationBalancedAccuracy: number | null;
   tarAtFar1e2: number | null;
   resultPath: string;
 }
@@ -61,7 +65,7 @@ export interface EvalFile {
 }
 
 /** The best.json metric of runs with a validation set. */
-export const VALIDATION_METRIC = 'validationAccuracy';
+export const VALIDATION_METRIC = 'validationBalancedAccuracy';
 
 export function evalPath(runDir: string, epoch: number): string {
   return join(runPaths(runDir).evalDir, `epoch-${String(epoch).padStart(4, '0')}.json`);
@@ -174,13 +178,18 @@ export async function evaluateRun(
     // best.json: the training session reads it before each checkpoint, so the best one is never pruned. With a
     // validation set the best is chosen on it (what export.checkpoint: best-validation exports), else on the test pairs.
     const best = validation
-      ? { metric: VALIDATION_METRIC, value: validation.accuracy, threshold: validation.threshold }
+      ? { metric: VALIDATION_METRIC, value: balancedAccuracy(validation), threshold: validation.threshold }
       : { metric: 'accuracy', value: result.accuracy, threshold: result.threshold };
     await recordBest(paths.checkpoints, { ...best, checkpoint: checkpointName(epoch) });
     return result;
   } finally {
     model.dispose();
   }
+}
+
+/** The mean of the accept rate on same-person pairs and the reject rate on different-person pairs, at r's threshold. */
+export function balancedAccuracy(r: Pick<VerificationReport, 'tar' | 'far'>): number {
+  return (r.tar + 1 - r.far) / 2;
 }
 
 /** LFW trained on View 1 is also scored on View 2 at the end, as the reference reported it. */
@@ -199,7 +208,7 @@ function summarize(file: EvalFile, resultPath: string): EvalResult {
     eer: verification.eer,
     threshold: kfold ? kfold.threshold.mean : verification.threshold,
     heldOutAccuracy: (kfold ?? file.heldOut)?.accuracy.mean ?? null,
-    validationAccuracy: file.validation?.accuracy ?? null,
+    validationBalancedAccuracy: file.validation ? balancedAccuracy(file.validation) : null,
     tarAtFar1e2: tar1e2 ? tar1e2.tar : null,
     resultPath,
   };

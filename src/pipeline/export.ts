@@ -1,6 +1,6 @@
 // Step 6: the trained embedding model in the standard tfjs format, with its preprocessing and threshold.
 // export.checkpoint says which checkpoint: the last epoch's (final), or the evaluated epoch with the best
-// validation accuracy (best-validation). Its threshold is the one chosen on the validation pairs (Youden's J)
+// balanced accuracy on the validation pairs (best-validation). Its threshold is the one chosen on the validation pairs (Youden's J)
 // when the run has them, else the one chosen on the test pairs (in-sample; the sidecar says which).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -8,9 +8,9 @@ import { checkpointName, exportModel, loadCheckpointModel, parseCheckpointName, 
 import { ConfigError } from '../config/load';
 import { readRunConfig, runPaths } from '../run/run-dir';
 import type { Sessions } from './sessions';
-import { evalPath, VALIDATION_METRIC, type EvalFile } from './evaluate';
+import { balancedAccuracy, evalPath, VALIDATION_METRIC, type EvalFile } from './evaluate';
 
-/** The epoch whose checkpoint is exported: `finalEpoch`, or the best by validation accuracy. */
+/** The epoch whose checkpoint is exported: `finalEpoch`, or the best by validation balanced accuracy. */
 async function exportedEpoch(runDir: string, finalEpoch: number, which: 'final' | 'best-validation'): Promise<number> {
   if (which === 'final') return finalEpoch;
   const best = await readBest(runPaths(runDir).checkpoints);
@@ -52,7 +52,10 @@ export async function exportRunModel(sessions: Sessions, runDir: string, finalEp
       metrics['testEer'] = ev.verification.eer;
       const heldOut = ev.kfold ?? ev.heldOut;
       if (heldOut) metrics['testHeldOutAccuracy'] = heldOut.accuracy.mean;
-      if (ev.validation) metrics['validationAccuracy'] = ev.validation.accuracy;
+      if (ev.validation) {
+        metrics['validationAccuracy'] = ev.validation.accuracy;
+        metrics['validationBalancedAccuracy'] = balancedAccuracy(ev.validation);
+      }
       figures = { accuracy: test.accuracy, auc: ev.verification.auc };
     }
     await exportModel(model, paths.exported, {

@@ -60,7 +60,7 @@ function activities(failing: Failing, attempts: Map<string, number>): Activities
       if (failing === 'evaluate') evaluateKFold([0.1, 0.2, 0.3, 0.4], [true, true, true, false], [0, 0, 1, 1], { farTargets: [0.1] });
       // The evaluated epoch's checkpoint is gone (deleted by hand, or pruned): what loadCheckpointModel throws.
       if (failing === 'checkpoint') await loadCheckpointModel({ config: loadConfig(path.join(projectRoot, 'configs/smoke.yml')), inputShape: [28, 24, 1], checkpointPath: `/nonexistent/checkpoints/epoch-000${epoch}` });
-      return { epoch, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7, heldOutAccuracy: 0.89, validationAccuracy: null, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
+      return { epoch, accuracy: 0.9, auc: 0.95, eer: 0.1, threshold: 0.7, heldOutAccuracy: 0.89, validationBalancedAccuracy: null, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
     },
     async writeReport() {
       return { reportPath: '/runs/x/report.html' };

@@ -70,7 +70,7 @@ function fakeActivities(rec: Recorder, opts: { epochs: number; evalEvery: number
       rec.evaluated.push(epoch);
       // Accuracy peaks at epoch 2, so "best" and "final" differ.
       const accuracy = epoch === 2 ? 0.9 : 0.8;
-      return { epoch, accuracy, auc: 0.95, eer: 0.1, threshold: 0.7, heldOutAccuracy: accuracy - 0.01, validationAccuracy: null, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
+      return { epoch, accuracy, auc: 0.95, eer: 0.1, threshold: 0.7, heldOutAccuracy: accuracy - 0.01, validationBalancedAccuracy: null, tarAtFar1e2: 0.5, resultPath: `/eval/${epoch}.json` };
     },
     async writeReport() {
       return { reportPath: '/runs/x/report.html' };

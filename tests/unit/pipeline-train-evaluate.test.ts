@@ -139,7 +139,7 @@ test('a validation set: held-out training identities score every evaluation and 
     await pipeline.trainRunEpochs(sessions, run.runDir, { firstEpoch: epoch, lastEpoch: epoch }, run.cachePath);
     evals.push(await pipeline.evaluateRun(sessions, run.runDir, epoch, run.cachePath));
   }
-  const scores = evals.map((e) => e.validationAccuracy!);
+  const scores = evals.map((e) => e.validationBalancedAccuracy!);
   const bestEpoch = scores.indexOf(Math.max(...scores)) + 1;
   const exported = await pipeline.exportRunModel(sessions, run.runDir, 3, run.cachePath);
   assert.equal(exported.epoch, bestEpoch, `validation accuracies ${scores.join(', ')}`);
@@ -151,7 +151,10 @@ test('a validation set: held-out training identities score every evaluation and 
   assert.equal(file.validation!.criterion, 'youden');
   assert.equal(file.validation!.threshold, file.validation!.youdenThreshold);
   assert.equal(sidecar.thresholdFrom, 'validation pairs');
-  assert.equal(sidecar.metrics.validationAccuracy, scores[bestEpoch - 1]);
+  // Picked by balanced accuracy at the validation threshold, not by plain accuracy (mostly different-person pairs).
+  assert.equal(sidecar.metrics.validationBalancedAccuracy, scores[bestEpoch - 1]);
+  assert.equal(scores[bestEpoch - 1], (file.validation!.tar + 1 - file.validation!.far) / 2);
+  assert.equal(sidecar.metrics.validationAccuracy, file.validation!.accuracy);
   // What a retrain compares and a champion records: the exported checkpoint's figures, not the last evaluation's.
   assert.notEqual(bestEpoch, 3, 'the test needs a best-validation epoch before the last');
   assert.deepEqual(exported.test, { accuracy: evals[bestEpoch - 1]!.accuracy, auc: evals[bestEpoch - 1]!.auc });
