@@ -3,7 +3,7 @@
 // margin at which a pair stops teaching: every pair contributes, weighted by how confusable it is.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradient functions (see triplet-loss.ts)
-import { positivePairMask } from './masks';
+import { negativePairMask, positivePairMask } from './masks';
 import type { MinedLoss } from './types';
 
 /** Added to the diagonal's logits so that an image is never its own candidate (exp underflows to 0). */
@@ -31,7 +31,7 @@ export function supervisedContrastiveLoss(embeddings: tf.Tensor2D, labels: tf.Te
     const loss = tf.neg(tf.div(tf.sum(tf.mul(perAnchor, anchors)), tf.maximum(tf.sum(anchors), 1))) as tf.Scalar;
 
     // Similarities lie in [-1, 1]: -4 where j is not a negative of i keeps it out of the row's maximum.
-    const negatives = tf.sub(tf.sub(1, positives), tf.eye(n));
+    const negatives = negativePairMask(labels);
     const closestNegative = tf.max(tf.add(tf.mul(similarity, negatives), tf.mul(tf.sub(negatives, 1), 4)), 1, true);
     const violated = tf.mul(positives, tf.cast(tf.greaterEqual(closestNegative, similarity), 'float32'));
     const activeFraction = tf.div(tf.sum(violated), tf.maximum(tf.sum(positives), 1)) as tf.Scalar;
