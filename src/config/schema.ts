@@ -107,6 +107,7 @@ export const samplerSchema = z.strictObject({
   imagesPerIdentity: positiveInt.default(10).describe('K: images per identity (pk).'),
   batchSize: positiveInt.default(100).describe('Only for shuffle.'),
   fewImagesPolicy: z.enum(['repeat', 'drop']).default('repeat').describe('Identities with fewer than K images: \'repeat\' samples them with replacement up to K, \'drop\' leaves them out of training; identities with a single image are never anchors either way.'),
+  singleImageNegatives: nonNegativeInt.default(0).describe('pk: images of identities with a single training image added to every batch (a P x K batch grows by this many). They have no positive, so they only serve as negatives; 0 leaves those identities out.'),
 });
 
 export const optimizerSchema = z.strictObject({
@@ -191,6 +192,7 @@ export const runConfigSchema = z.strictObject({
     imagesPerIdentity: 10,
     batchSize: 100,
     fewImagesPolicy: 'repeat',
+    singleImageNegatives: 0,
   }),
   optimizer: optimizerSchema.default({
     name: 'adam',
@@ -220,6 +222,9 @@ export const runConfigSchema = z.strictObject({
 }).superRefine(checkModelInit).superRefine((c, ctx) => {
   if (c.preprocess.crop && c.preprocess.centerCrop) {
     ctx.addIssue({ code: 'custom', path: ['preprocess', 'crop'], message: 'give either crop (a box) or centerCrop, not both; set the other to null' });
+  }
+  if (c.sampler.kind === 'shuffle' && c.sampler.singleImageNegatives > 0) {
+    ctx.addIssue({ code: 'custom', path: ['sampler', 'singleImageNegatives'], message: 'single-image negatives are added to P x K batches only: use sampler.kind pk, or set this to 0' });
   }
   if (c.loss.tripletWeight === 0 && c.loss.contrastiveWeight === 0) {
     ctx.addIssue({ code: 'custom', path: ['loss', 'tripletWeight'], message: 'both loss weights are 0, so nothing would train: give tripletWeight or contrastiveWeight a positive value' });

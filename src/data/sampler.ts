@@ -6,8 +6,10 @@
 //   An identity with more than K images contributes K of them, drawn afresh each epoch.
 //   fewImagesPolicy for identities with 2..K-1 images: 'repeat' takes all of them and fills up to K
 //   by drawing from them with replacement; 'drop' leaves them out.
-//   Identities with a single image are always left out: they can never give an anchor-positive pair,
-//   and the other identities in a batch already supply the negatives.
+//   Identities with a single image can never give an anchor-positive pair. They are left out unless
+//   singleImageNegatives = n > 0: then every batch also gets n of their images (a fresh shuffle of them per
+//   pass, dealt in turn and wrapping around), which serve only as negatives. Drawn after the P x K part, so
+//   with n = 0 the batches are exactly those of a sampler without the option.
 // 'shuffle': a permutation of the training images cut into batches of batchSize (last one may be smaller).
 import type { SamplerConfig } from '../config/schema';
 import { Rng } from '../util/rng';
@@ -18,9 +20,9 @@ const SAMPLER_PURPOSE = 0x5a3b1e;
 export interface Sampler {
   /** Batches in one pass (one epoch when training.stepsPerEpoch is null). */
   readonly stepsPerEpoch: number;
-  /** Identities that can appear in batches (pk) or all training identities (shuffle). */
+  /** Identities that can be anchors in batches (pk) or all training identities (shuffle). */
   readonly identities: number[];
-  /** pk: identities left out (single image, or fewer than K with 'drop'). */
+  /** pk: identities never in a batch (single image without singleImageNegatives, or fewer than K with 'drop'). */
   readonly excludedIdentities: number[];
   /**
    * The batches of an epoch, as indices into the cached dataset. `steps` defaults to stepsPerEpoch;
@@ -43,7 +45,7 @@ function groupByLabel(labels: ArrayLike<number>, indices: number[]): Map<number,
   return groups;
 }
 
-function makePass(cfg: SamplerConfig, groups: Map<number, number[]>, eligible: number[], indices: number[]) {
+function makePass(cfg: SamplerConfig, groups: Map<number, number[]>, eligible: number[], indices: number[], singles: number[]) {
   if (cfg.kind === 'shuffle') {
     const sorted = [...indices].sort((a, b) => a - b);
     return {
@@ -73,6 +75,13 @@ function makePass(cfg: SamplerConfig, groups: Map<number, number[]>, eligible: n
         }
         out.push(batch);
       }
+      const n = cfg.singleImageNegatives;
+      if (n > 0) {
+        const pool = rng.shuffle([...singles]);
+        out.forEach((batch, b) => {
+          for (let j = 0; j < n; j++) batch.push(pool[(b * n + j) % pool.length] as number);
+        });
+      }
       return out;
     },
   };
@@ -89,9 +98,16 @@ export function makeSampler(labels: ArrayLike<number>, trainIndices: number[], c
   const K = cfg.imagesPerIdentity;
   const minImages = cfg.kind === 'pk' ? (cfg.fewImagesPolicy === 'drop' ? K : 2) : 1;
   const eligible = all.filter((id) => (groups.get(id) as number[]).length >= Math.max(2, minImages) || cfg.kind === 'shuffle');
-  const eligibleSet = new Set(eligible);
-  const excluded = all.filter((id) => !eligibleSet.has(id));
-  const { perPass, pass } = makePass(cfg, groups, eligible, trainIndices);
+  const singleIds = cfg.kind === 'pk' && cfg.singleImageNegatives > 0 ? all.filter((id) => (groups.get(id) as number[]).length === 1) : [];
+  if (singleIds.length < (cfg.kind === 'pk' ? cfg.singleImageNegatives : 0)) {
+    throw new DatasetError(
+      `sampler.singleImageNegatives is ${cfg.singleImageNegatives}, but only ${singleIds.length} training identities have a single image; lower it (or set it to 0)`,
+    );
+  }
+  const used = new Set([...eligible, ...singleIds]);
+  const excluded = all.filter((id) => !used.has(id));
+  const singles = singleIds.map((id) => (groups.get(id) as number[])[0] as number);
+  const { perPass, pass } = makePass(cfg, groups, eligible, trainIndices, singles);
   if (perPass === 0) {
     throw new DatasetError(
       cfg.kind === 'pk'

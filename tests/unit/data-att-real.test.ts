@@ -31,6 +31,6 @@ void test('AT&T from the local copy: 40 subjects, 400 images of 112 x 92, a 35/5
   const split = await resolveSplit(ds, cfg);
   assert.deepEqual([split.trainIndices.length, split.testIndices.length, split.testPairs.length], [350, 50, 1225]);
   assert.equal(split.testPairs.filter((q) => q.same).length, 5 * 45);
-  const sampler = makeSampler(ds.labels, split.trainIndices, { kind: 'pk', identitiesPerBatch: 10, imagesPerIdentity: 10, batchSize: 100, fewImagesPolicy: 'repeat' }, 0);
+  const sampler = makeSampler(ds.labels, split.trainIndices, { kind: 'pk', identitiesPerBatch: 10, imagesPerIdentity: 10, batchSize: 100, fewImagesPolicy: 'repeat', singleImageNegatives: 0 }, 0);
   assert.equal(sampler.stepsPerEpoch, 3); // 35 identities / 10 per batch
 });

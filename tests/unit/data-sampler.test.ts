@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { samplerSchema } from '../../src/config/schema';
+import { loadConfig } from '../../src/config/load';
 import { makeSampler } from '../../src/data/sampler';
 
 // Labels of 12 images: identity 0 has 4 images (0-3), 1 has 3 (4-6), 2 has 2 (7,8), 3 has 1 (9), 4 has 2 (10,11).
@@ -37,6 +38,59 @@ void test("pk 'drop': identities with fewer than K images are left out", () => {
   assert.deepEqual(s.identities, [0, 1]);
   assert.deepEqual(s.excludedIdentities, [2, 3, 4]);
   for (const b of s.batches(5)) assert.equal(new Set(b).size, 3, 'no repeats under drop');
+});
+
+// Labels of 14 images: identities 0 and 1 have 3 images each (0-2, 3-5), identities 2..9 one each (6..13).
+const withSingles = Int32Array.from([0, 0, 0, 1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+const allWithSingles = Array.from({ length: 14 }, (_, i) => i);
+
+void test('pk singleImageNegatives: n single-image identities join every batch, dealt in turn from a shuffle per pass', () => {
+  const base = makeSampler(withSingles, allWithSingles, pk({ identitiesPerBatch: 1, imagesPerIdentity: 2 }), 3);
+  const s = makeSampler(withSingles, allWithSingles, pk({ identitiesPerBatch: 1, imagesPerIdentity: 2, singleImageNegatives: 3 }), 3);
+  assert.deepEqual(s.identities, [0, 1], 'single-image identities are never anchors');
+  assert.deepEqual(s.excludedIdentities, []);
+  assert.deepEqual(base.excludedIdentities, [2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(s.stepsPerEpoch, base.stepsPerEpoch);
+  // 4 passes of 2 batches each.
+  const batches = s.batches(1, 8);
+  const plain = base.batches(1, 8);
+  batches.forEach((b, i) => {
+    assert.equal(b.length, 5);
+    assert.deepEqual(b.slice(0, 2), plain[i], 'the P x K part is the plain sampler\'s');
+    const extra = b.slice(2);
+    assert.ok(extra.every((x) => x >= 6), 'the extra images are single-image identities');
+    assert.equal(new Set(extra).size, 3, 'no image twice in a batch');
+  });
+  for (let p = 0; p < 4; p++) {
+    // A pass deals 2 x 3 = 6 of the 8 singles, each once.
+    const dealt = [...(batches[2 * p] as number[]).slice(2), ...(batches[2 * p + 1] as number[]).slice(2)];
+    assert.equal(new Set(dealt).size, 6);
+  }
+  assert.ok(new Set(batches.map((b) => JSON.stringify(b.slice(2)))).size > 1, 'reshuffled per pass');
+  assert.deepEqual(s.batchesFrom(1, 3, 8), batches.slice(3), 'resumable mid-epoch');
+});
+
+void test('pk singleImageNegatives wraps around when a pass needs more singles than there are, but never repeats within a batch', () => {
+  const s = makeSampler(withSingles, allWithSingles, pk({ identitiesPerBatch: 1, imagesPerIdentity: 2, singleImageNegatives: 5 }), 0);
+  const [a, b] = s.batches(0) as [number[], number[]];
+  assert.equal(new Set(a.slice(2)).size, 5);
+  assert.equal(new Set(b.slice(2)).size, 5);
+  assert.equal(new Set([...a.slice(2), ...b.slice(2)]).size, 8, '10 draws from 8 singles: every one dealt, two twice');
+});
+
+void test('pk singleImageNegatives above the number of single-image identities is a clear error', () => {
+  assert.throws(
+    () => makeSampler(withSingles, allWithSingles, pk({ identitiesPerBatch: 1, imagesPerIdentity: 2, singleImageNegatives: 9 }), 0),
+    /sampler\.singleImageNegatives is 9, but only 8 training identities have a single image; lower it/,
+  );
+});
+
+void test('the config refuses singleImageNegatives with shuffled batches, naming the field', () => {
+  assert.throws(
+    () => loadConfig('configs/att-cpu.yml', ['sampler.kind=shuffle', 'sampler.singleImageNegatives=8']),
+    /sampler\.singleImageNegatives.*P x K batches only/s,
+  );
+  assert.equal(loadConfig('configs/lfw-cpu.yml', ['sampler.singleImageNegatives=32']).sampler.singleImageNegatives, 32);
 });
 
 void test('batches are a pure function of (seed, epoch): same again, different for another epoch or seed', () => {
