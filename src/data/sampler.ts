@@ -98,10 +98,11 @@ export function makeSampler(labels: ArrayLike<number>, trainIndices: number[], c
   const K = cfg.imagesPerIdentity;
   const minImages = cfg.kind === 'pk' ? (cfg.fewImagesPolicy === 'drop' ? K : 2) : 1;
   const eligible = all.filter((id) => (groups.get(id) as number[]).length >= Math.max(2, minImages) || cfg.kind === 'shuffle');
-  const singleIds = cfg.kind === 'pk' && cfg.singleImageNegatives > 0 ? all.filter((id) => (groups.get(id) as number[]).length === 1) : [];
-  if (singleIds.length < (cfg.kind === 'pk' ? cfg.singleImageNegatives : 0)) {
+  const negativesPerBatch = cfg.kind === 'pk' ? cfg.singleImageNegatives : 0;
+  const singleIds = negativesPerBatch > 0 ? all.filter((id) => (groups.get(id) as number[]).length === 1) : [];
+  if (singleIds.length < negativesPerBatch) {
     throw new DatasetError(
-      `sampler.singleImageNegatives is ${cfg.singleImageNegatives}, but only ${singleIds.length} training identities have a single image; lower it (or set it to 0)`,
+      `sampler.singleImageNegatives is ${negativesPerBatch}, but only ${singleIds.length} training identities have a single image; lower it (or set it to 0)`,
     );
   }
   const used = new Set([...eligible, ...singleIds]);
