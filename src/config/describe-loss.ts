@@ -2,9 +2,12 @@
 import type { LossConfig } from './schema';
 
 export function describeLoss(loss: LossConfig): string {
-  const triplet = `${loss.miner} margin ${loss.margin}, ${loss.distance}`;
-  const contrastive = `supervised contrastive, temperature ${loss.temperature}`;
-  if (loss.contrastiveWeight === 0) return loss.tripletWeight === 1 ? triplet : `${loss.tripletWeight} x ${triplet}`;
-  if (loss.tripletWeight === 0) return loss.contrastiveWeight === 1 ? contrastive : `${loss.contrastiveWeight} x ${contrastive}`;
-  return `${loss.tripletWeight} x ${triplet} + ${loss.contrastiveWeight} x ${contrastive}`;
+  const terms: Array<[number, string]> = [
+    [loss.tripletWeight, `${loss.miner} margin ${loss.margin}, ${loss.distance}`],
+    [loss.contrastiveWeight, `supervised contrastive, temperature ${loss.temperature}`],
+    [loss.cosFaceWeight, `CosFace margin ${loss.cosFaceMargin}, scale ${loss.cosFaceScale}`],
+  ];
+  const used = terms.filter(([w]) => w > 0);
+  if (used.length === 1) return used[0]![0] === 1 ? used[0]![1] : `${used[0]![0]} x ${used[0]![1]}`;
+  return used.map(([w, d]) => `${w} x ${d}`).join(' + ');
 }

@@ -96,9 +96,12 @@ export const lossSchema = z.strictObject({
   miner: z.enum(['batch-all', 'batch-hard', 'semi-hard']).default('batch-all').describe('Online triplet mining: all valid triplets (mean over the active ones), the hardest positive and negative per anchor, or FaceNet\'s semi-hard negatives.'),
   margin: z.number().positive().default(0.2).describe('Triplet margin.'),
   distance: z.enum(['euclidean', 'squared-euclidean']).default('euclidean').describe('Distance between embeddings, for the loss and for verification.'),
-  tripletWeight: z.number().min(0).default(1).describe('Weight of the triplet loss in the training loss (0: supervised contrastive alone).'),
+  tripletWeight: z.number().min(0).default(1).describe('Weight of the triplet loss in the training loss (0: the other terms alone).'),
   contrastiveWeight: z.number().min(0).default(0).describe('Weight of the supervised contrastive loss (Khosla et al. 2020) added to the triplet loss; 0: none.'),
   temperature: z.number().positive().default(0.1).describe('Temperature of the supervised contrastive loss (cosine similarities are divided by it).'),
+  cosFaceWeight: z.number().min(0).default(0).describe('Weight of the CosFace loss (Wang et al. 2018): a softmax over the training people with a learnt unit vector each, kept in the checkpoints; 0: none.'),
+  cosFaceMargin: z.number().min(0).default(0.35).describe('CosFace margin, subtracted from the cosine to the own person\'s vector.'),
+  cosFaceScale: z.number().positive().default(30).describe('CosFace scale: the cosines are multiplied by it before the softmax.'),
 });
 
 export const samplerSchema = z.strictObject({
@@ -185,7 +188,7 @@ export const runConfigSchema = z.strictObject({
     init: 'random',
     freeze: [],
   }),
-  loss: lossSchema.default({ miner: 'batch-all', margin: 0.2, distance: 'euclidean', tripletWeight: 1, contrastiveWeight: 0, temperature: 0.1 }),
+  loss: lossSchema.default({ miner: 'batch-all', margin: 0.2, distance: 'euclidean', tripletWeight: 1, contrastiveWeight: 0, temperature: 0.1, cosFaceWeight: 0, cosFaceMargin: 0.35, cosFaceScale: 30 }),
   sampler: samplerSchema.default({
     kind: 'pk',
     identitiesPerBatch: 10,
@@ -226,8 +229,8 @@ export const runConfigSchema = z.strictObject({
   if (c.sampler.kind === 'shuffle' && c.sampler.singleImageNegatives > 0) {
     ctx.addIssue({ code: 'custom', path: ['sampler', 'singleImageNegatives'], message: 'single-image negatives are added to P x K batches only: use sampler.kind pk, or set this to 0' });
   }
-  if (c.loss.tripletWeight === 0 && c.loss.contrastiveWeight === 0) {
-    ctx.addIssue({ code: 'custom', path: ['loss', 'tripletWeight'], message: 'both loss weights are 0, so nothing would train: give tripletWeight or contrastiveWeight a positive value' });
+  if (c.loss.tripletWeight === 0 && c.loss.contrastiveWeight === 0 && c.loss.cosFaceWeight === 0) {
+    ctx.addIssue({ code: 'custom', path: ['loss', 'tripletWeight'], message: 'all loss weights are 0, so nothing would train: give tripletWeight, contrastiveWeight or cosFaceWeight a positive value' });
   }
 });
 

@@ -6,4 +6,5 @@ export { semiHardTripletLoss } from './semi-hard';
 export { positivePairMask, negativePairMask, tripletMask, maskedMean } from './masks';
 export type { Miner, MinedLoss } from './types';
 export { supervisedContrastiveLoss } from './supervised-contrastive';
-export { trainingLoss, type TrainingLossOptions } from './training-loss';
+export { cosFaceLoss, type CosFaceOptions } from './cosface';
+export { trainingLoss, type ClassHead, type TrainingLossOptions } from './training-loss';

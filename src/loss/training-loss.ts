@@ -1,6 +1,7 @@
-// The loss a training step minimises: the triplet loss, the supervised contrastive loss, or a weighted sum of both
-// (config.loss). With the default weights (1, 0) it is the triplet loss itself, computed exactly as before.
+// The loss a training step minimises: a weighted sum of the triplet loss, the supervised contrastive loss and the
+// CosFace loss (config.loss). With the default weights (1, 0, 0) it is the triplet loss itself, computed exactly as before.
 import * as tf from '@tensorflow/tfjs-core';
+import { cosFaceLoss } from './cosface';
 import type { DistanceMetric } from './distances';
 import { supervisedContrastiveLoss } from './supervised-contrastive';
 import { tripletLoss, type MinerName } from './triplet-loss';
@@ -14,28 +15,46 @@ export interface TrainingLossOptions {
   tripletWeight: number;
   contrastiveWeight: number;
   temperature: number;
+  cosFaceWeight: number;
+  cosFaceMargin: number;
+  cosFaceScale: number;
+}
+
+/** What the CosFace term needs besides the batch: the trained class matrix and the class of each dataset label. */
+export interface ClassHead {
+  /** [C, dim], one row per training person. */
+  classMatrix: tf.Tensor2D;
+  /** [maxLabel + 1] int32: the row of each dataset label (-1 for people not trained on). */
+  classOf: tf.Tensor1D;
 }
 
 /**
- * tripletWeight x triplet + contrastiveWeight x supervised contrastive; a term of weight 0 is not computed.
- * `activeFraction` is the triplet loss's when it is used, else the contrastive loss's. Two new scalars.
+ * tripletWeight x triplet + contrastiveWeight x supervised contrastive + cosFaceWeight x CosFace; a term of weight 0
+ * is not computed, and CosFace needs `head`. `activeFraction` is that of the first term used. Two new scalars.
  */
-export function trainingLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, opts: TrainingLossOptions): MinedLoss {
-  const { tripletWeight: wt, contrastiveWeight: wc } = opts;
-  if (!(wt >= 0 && wc >= 0 && wt + wc > 0) || !Number.isFinite(wt + wc)) {
-    throw new Error(`Expected non-negative finite loss weights, not both 0, but got tripletWeight ${String(wt)} and contrastiveWeight ${String(wc)}`);
+export function trainingLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, opts: TrainingLossOptions, head?: ClassHead): MinedLoss {
+  const { tripletWeight: wt, contrastiveWeight: wc, cosFaceWeight: wf } = opts;
+  if (!(wt >= 0 && wc >= 0 && wf >= 0 && wt + wc + wf > 0) || !Number.isFinite(wt + wc + wf)) {
+    throw new Error(`Expected non-negative finite loss weights, not all 0, but got tripletWeight ${String(wt)}, contrastiveWeight ${String(wc)} and cosFaceWeight ${String(wf)}`);
   }
-  if (wc === 0) {
+  if (wf > 0 && !head) throw new Error('The CosFace loss (loss.cosFaceWeight > 0) needs the class matrix of the training people.');
+  const terms: Array<{ weight: number; result: MinedLoss }> = [];
+  if (wt > 0) {
     const r = tripletLoss(embeddings, labels, opts);
     tf.dispose([r.meanPositiveDistance, r.meanNegativeDistance]);
-    return wt === 1 ? { loss: r.loss, activeFraction: r.activeFraction } : { loss: scaled(r.loss, wt), activeFraction: r.activeFraction };
+    terms.push({ weight: wt, result: { loss: r.loss, activeFraction: r.activeFraction } });
   }
-  const c = supervisedContrastiveLoss(embeddings, labels, opts.temperature);
-  if (wt === 0) return wc === 1 ? c : { loss: scaled(c.loss, wc), activeFraction: c.activeFraction };
-  const t = tripletLoss(embeddings, labels, opts);
-  const loss = tf.tidy(() => tf.add(tf.mul(t.loss, wt), tf.mul(c.loss, wc)) as tf.Scalar);
-  tf.dispose([t.loss, t.meanPositiveDistance, t.meanNegativeDistance, c.loss, c.activeFraction]);
-  return { loss, activeFraction: t.activeFraction };
+  if (wc > 0) terms.push({ weight: wc, result: supervisedContrastiveLoss(embeddings, labels, opts.temperature) });
+  if (wf > 0 && head) {
+    const classes = tf.gather(head.classOf, labels);
+    terms.push({ weight: wf, result: cosFaceLoss(embeddings, classes, head.classMatrix, { margin: opts.cosFaceMargin, scale: opts.cosFaceScale }) });
+    classes.dispose();
+  }
+  const [first, ...rest] = terms as [{ weight: number; result: MinedLoss }, ...Array<{ weight: number; result: MinedLoss }>];
+  if (rest.length === 0) return first.weight === 1 ? first.result : { loss: scaled(first.result.loss, first.weight), activeFraction: first.result.activeFraction };
+  const loss = tf.tidy(() => terms.map((t) => tf.mul(t.result.loss, t.weight)).reduce((a, b) => tf.add(a, b)) as tf.Scalar);
+  tf.dispose(terms.flatMap((t) => [t.result.loss, ...(t === first ? [] : [t.result.activeFraction])]));
+  return { loss, activeFraction: first.result.activeFraction };
 }
 
 function scaled(loss: tf.Scalar, weight: number): tf.Scalar {

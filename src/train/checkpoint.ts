@@ -1,7 +1,8 @@
 // Checkpoints: complete (weights + optimiser slots + training state), atomic (temp dir + rename),
 // and verifiable (manifest.json with the size and SHA-256 of every file, written last).
 // Layout: <checkpointsDir>/epoch-0003[-step-000120]/{weights.json,weights.bin,optimizer.json,
-// optimizer.bin,state.json,manifest.json}, and average.{json,bin} when the run averages its weights. The name is the POSITION to continue from: epoch-0003 =
+// optimizer.bin,state.json,manifest.json}, average.{json,bin} when the run averages its weights, and
+// loss.{json,bin} when its loss has weights of its own (the CosFace class matrix). The name is the POSITION to continue from: epoch-0003 =
 // three epochs done; epoch-0003-step-000120 = three epochs done and 120 steps of the fourth.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { removeStaleTemps, sha256File, writeDirAtomic, writeFileDurable } from '
 export const MANIFEST_FILE = 'manifest.json';
 const AVERAGE_JSON = 'average.json';
 const AVERAGE_BIN = 'average.bin';
+const LOSS_JSON = 'loss.json';
+const LOSS_BIN = 'loss.bin';
 const NAME_RE = /^epoch-(\d{4,})(?:-step-(\d{6,}))?$/;
 
 export interface LoadedCheckpoint extends CheckpointContents {
@@ -62,6 +65,10 @@ export async function writeCheckpoint(checkpointsDir: string, contents: Checkpoi
     if (contents.average) {
       const a = encodeArrays(contents.average.weights, AVERAGE_BIN);
       bodies.push([AVERAGE_BIN, a.bin], [AVERAGE_JSON, Buffer.from(JSON.stringify({ ...a.spec, epochs: contents.average.epochs }, null, 1))]);
+    }
+    if (contents.lossWeights?.length) {
+      const l = encodeArrays(contents.lossWeights, LOSS_BIN);
+      bodies.push([LOSS_BIN, l.bin], [LOSS_JSON, Buffer.from(JSON.stringify(l.spec, null, 1))]);
     }
     // The files are written (and fsynced) concurrently, and hashed from the bytes in memory rather than
     // read back: a checkpoint is written every epoch, and its cost is orchestration overhead.
@@ -132,6 +139,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as TrainingState;
   return {
     average: await readAverage(dir),
+    lossWeights: existsSync(path.join(dir, LOSS_JSON)) ? await readArrays(dir, 'loss') : null,
     name: path.basename(dir),
     path: dir,
     weights,

@@ -18,6 +18,7 @@ import { buildEmbeddingModel } from '../model';
 import { trainingLoss } from '../loss';
 import { loadCachedDataset, type CachedDataset } from '../data';
 import { readBest } from './best';
+import { CLASS_MATRIX_NAME, classHeadToArrays, createClassHead, setClassHeadFromArrays, type TrainableClassHead } from './class-head';
 
 export interface SessionOptions {
   config: RunConfig;
@@ -32,8 +33,10 @@ export interface SessionOptions {
   inputShape?: [number, number, number];
   /** Builds the (untrained, seeded) model; default buildEmbeddingModel(config.model, input shape, training.seed). */
   buildModel?: (config: RunConfig, inputShape: [number, number, number]) => LayersModel;
-  /** Default: trainingLoss with config.loss. */
+  /** Default: trainingLoss with config.loss (and the CosFace class matrix when loss.cosFaceWeight > 0). */
   lossFn?: LossFn;
+  /** The people the CosFace loss classifies, as the labels of the training images; default: the dataset's training split. */
+  trainLabels?: Iterable<number>;
   /** Training-mode forward pass; default model.apply(x, { training }). */
   embed?: EmbedFn;
 }
@@ -68,19 +71,28 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
   const inputShape = data ? ([data.dataset.height, data.dataset.width, data.dataset.channels] as [number, number, number]) : deps.inputShape;
   if (!inputShape) throw new Error('createTrainingSession needs inputShape when it is given a batch source without a dataset.');
   const buildModel = deps.buildModel ?? defaultBuildModel;
-  const lossFn = deps.lossFn ?? ((e: tf.Tensor2D, l: tf.Tensor1D) => trainingLoss(e, l, config.loss));
   const model = buildModel(config, inputShape);
+  let head: TrainableClassHead | null;
+  try {
+    head = createHeadIfUsed(config, model, deps.trainLabels ?? (data ? data.split.trainIndices.map((i) => data.dataset.labels[i]!) : undefined));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const lossFn = deps.lossFn ?? ((e: tf.Tensor2D, l: tf.Tensor1D) => trainingLoss(e, l, config.loss, head ?? undefined));
   const params = model.trainableWeights.map((w) => ({ name: w.originalName ?? w.name, variable: w.read() as tf.Variable }));
+  if (head) params.push({ name: CLASS_MATRIX_NAME, variable: head.classMatrix });
   const optimizer = createOptimizer(config.optimizer, params);
   const stepsPerEpoch = source.stepsPerEpoch;
 
   let restored: { loaded: Awaited<ReturnType<typeof loadLatestCheckpoint>>; state: TrainingState };
   try {
-    restored = await restoreOrInit(deps, model, optimizer, checkpointsDir, stepsPerEpoch);
+    restored = await restoreOrInit(deps, model, head, optimizer, checkpointsDir, stepsPerEpoch);
   } catch (err) {
     // Nothing of a half-built session may outlive it (tensors are not garbage-collected).
     optimizer.dispose();
     model.dispose();
+    head?.dispose();
     throw err;
   }
   const { loaded, state } = restored;
@@ -104,6 +116,7 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
     state,
     averageWeights: config.training.averageWeights,
     average: loaded.checkpoint?.average ?? null,
+    lossWeights: head ? () => classHeadToArrays(head) : null,
   };
 
   return {
@@ -131,6 +144,7 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
     dispose() {
       optimizer.dispose();
       model.dispose();
+      head?.dispose();
     },
   };
 }
@@ -139,6 +153,7 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
 async function restoreOrInit(
   deps: SessionOptions,
   model: LayersModel,
+  head: TrainableClassHead | null,
   optimizer: Optimizer,
   checkpointsDir: string,
   stepsPerEpoch: number,
@@ -149,6 +164,7 @@ async function restoreOrInit(
   if (loaded.checkpoint) {
     const ck = loaded.checkpoint;
     setModelWeightsFromArrays(model, ck.weights, path.join(ck.path, 'weights.json'));
+    if (head) setClassHeadFromArrays(head, ck.lossWeights, ck.path);
     optimizer.importState(ck.optimizer);
     state = ck.state;
     if (state.stepsPerEpoch !== stepsPerEpoch && state.step > 0) {
@@ -171,6 +187,15 @@ async function restoreOrInit(
     };
   }
   return { loaded, state };
+}
+
+/** The CosFace class matrix, when config.loss uses it: one row per training person, as wide as the model's output. */
+function createHeadIfUsed(config: RunConfig, model: LayersModel, trainLabels: Iterable<number> | undefined): TrainableClassHead | null {
+  if (config.loss.cosFaceWeight === 0) return null;
+  if (!trainLabels) throw new Error('The CosFace loss needs the training labels: give createTrainingSession a dataset or trainLabels.');
+  const dim = model.outputs[0]!.shape[1];
+  if (typeof dim !== 'number') throw new Error('The model\'s output has no fixed embedding size.');
+  return createClassHead(trainLabels, dim, config.training.seed);
 }
 
 function defaultBuildModel(config: RunConfig, inputShape: [number, number, number]): LayersModel {

@@ -85,4 +85,6 @@ export interface CheckpointContents {
   state: TrainingState;
   /** training.averageWeights: the average so far (absent before its first epoch, or when averaging is off). */
   average?: WeightAverage | null;
+  /** Trained weights of the loss itself (the CosFace class matrix), absent when the loss has none. */
+  lossWeights?: NamedArray[] | null;
 }

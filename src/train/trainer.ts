@@ -13,6 +13,7 @@ import { writeCheckpointAndPrune } from './checkpoint';
 import { modelWeightsToArrays } from './weights';
 import { readBest } from './best';
 import { averageAfterEpoch, type AverageConfig, type WeightAverage } from './weight-average';
+import type { NamedArray } from './tensor-file';
 import type { BatchSource, EpochAccumulator, EpochSummary, StepProgress, TrainingState } from './state';
 
 export interface TrainContext {
@@ -34,6 +35,8 @@ export interface TrainContext {
   averageWeights: AverageConfig;
   /** The weight average after the last finished epoch (null before averaging starts); updated at every epoch end. */
   average: WeightAverage | null;
+  /** The loss's own trained weights (the CosFace class matrix) for the checkpoint, or null when it has none. */
+  lossWeights: (() => NamedArray[]) | null;
 }
 
 export interface EpochOptions {
@@ -146,7 +149,13 @@ export async function saveCheckpoint(ctx: TrainContext): Promise<string> {
   // An evaluation (another activity, maybe another process) may have named a new best since this session started.
   const best = await readBest(ctx.checkpointsDir);
   if (best) ctx.state.best = best;
-  const contents = { weights: modelWeightsToArrays(ctx.model), optimizer: ctx.optimizer.exportState(), state: ctx.state, average: ctx.average };
+  const contents = {
+    weights: modelWeightsToArrays(ctx.model),
+    optimizer: ctx.optimizer.exportState(),
+    state: ctx.state,
+    average: ctx.average,
+    lossWeights: ctx.lossWeights?.() ?? null,
+  };
   // The best checkpoint is never pruned; the one a run resumed from is pruned like any other once newer ones exist.
   return writeCheckpointAndPrune(ctx.checkpointsDir, contents, ctx.keepLastCheckpoints, ctx.state.best ? [ctx.state.best.checkpoint] : []);
 }

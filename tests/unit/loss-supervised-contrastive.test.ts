@@ -67,7 +67,7 @@ function gradientOf(e: number[][], y: number[], f: (x: tf.Tensor2D, l: tf.Tensor
   return out;
 }
 
-const OPTS: TrainingLossOptions = { miner: 'batch-all', margin: 0.5, distance: 'euclidean', tripletWeight: 1, contrastiveWeight: 0, temperature: 0.1 };
+const OPTS: TrainingLossOptions = { miner: 'batch-all', margin: 0.5, distance: 'euclidean', tripletWeight: 1, contrastiveWeight: 0, temperature: 0.1, cosFaceWeight: 0, cosFaceMargin: 0.35, cosFaceScale: 30 };
 
 for (const t of [0.1, 0.5]) {
   void test(`supervised contrastive loss (temperature ${t}) matches the definition's loops on a 12-point, 4-class batch`, async () => {
@@ -135,7 +135,7 @@ void test('trainingLoss: weights (1, 0) are the triplet loss itself, (0, 1) the 
 void test('the config refuses two zero weights, naming the field; describeLoss names each term', () => {
   assert.throws(
     () => loadConfig('configs/att-cpu.yml', ['loss.tripletWeight=0', 'loss.contrastiveWeight=0']),
-    /loss\.tripletWeight.*both loss weights are 0/s,
+    /loss\.tripletWeight.*all loss weights are 0/s,
   );
   assert.equal(loadConfig('configs/att-cpu.yml', ['loss.tripletWeight=0', 'loss.contrastiveWeight=1']).loss.contrastiveWeight, 1);
   assert.equal(describeLoss({ ...OPTS }), 'batch-all margin 0.5, euclidean');
