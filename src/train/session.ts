@@ -16,7 +16,7 @@ import { loadExportedModel } from './export';
 import { datasetBatchSource, runDataOf, type RunData } from './dataset-source';
 import { buildEmbeddingModel } from '../model';
 import { trainingLoss } from '../loss';
-import { loadCachedDataset, type CachedDataset } from '../data';
+import { loadCachedDataset, type CachedDataset, type Sampler } from '../data';
 import { readBest } from './best';
 import { CLASS_MATRIX_NAME, classHeadToArrays, createClassHead, setClassHeadFromArrays, type TrainableClassHead } from './class-head';
 
@@ -35,7 +35,7 @@ export interface SessionOptions {
   buildModel?: (config: RunConfig, inputShape: [number, number, number]) => LayersModel;
   /** Default: trainingLoss with config.loss (and the CosFace class matrix when loss.cosFaceWeight > 0). */
   lossFn?: LossFn;
-  /** The people the CosFace loss classifies, as the labels of the training images; default: the dataset's training split. */
+  /** The people the CosFace loss classifies, as the labels of the training images; default: those the dataset's sampler draws. */
   trainLabels?: Iterable<number>;
   /** Training-mode forward pass; default model.apply(x, { training }). */
   embed?: EmbedFn;
@@ -66,7 +66,8 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
   const { config } = deps;
   const checkpointsDir = path.join(deps.runDir, 'checkpoints');
   const data = await resolveData(deps);
-  const source = deps.source ?? (data ? datasetBatchSource({ ...data, trainIndices: data.split.trainIndices, config }) : null);
+  const datasetSource = !deps.source && data ? datasetBatchSource({ ...data, trainIndices: data.split.trainIndices, config }) : null;
+  const source = deps.source ?? datasetSource;
   if (!source) throw new Error('createTrainingSession needs a dataset, a cachePath or a batch source.');
   const inputShape = data ? ([data.dataset.height, data.dataset.width, data.dataset.channels] as [number, number, number]) : deps.inputShape;
   if (!inputShape) throw new Error('createTrainingSession needs inputShape when it is given a batch source without a dataset.');
@@ -74,7 +75,7 @@ export async function createTrainingSession(deps: SessionOptions): Promise<Train
   const model = buildModel(config, inputShape);
   let head: TrainableClassHead | null;
   try {
-    head = createHeadIfUsed(config, model, deps.trainLabels ?? (data ? data.split.trainIndices.map((i) => data.dataset.labels[i]!) : undefined));
+    head = createHeadIfUsed(config, model, deps.trainLabels ?? (data && datasetSource ? sampledLabels(data, datasetSource.sampler) : undefined));
   } catch (err) {
     model.dispose();
     throw err;
@@ -187,6 +188,12 @@ async function restoreOrInit(
     };
   }
   return { loaded, state };
+}
+
+/** The people the sampler draws (the training split less those it cannot use, e.g. one-photo people without singleImageNegatives). */
+function sampledLabels(data: RunData, sampler: Sampler): number[] {
+  const excluded = new Set(sampler.excludedIdentities);
+  return data.split.trainIndices.map((i) => data.dataset.labels[i]!).filter((label) => !excluded.has(label));
 }
 
 /** The CosFace class matrix, when config.loss uses it: one row per training person, as wide as the model's output. */

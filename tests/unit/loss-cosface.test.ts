@@ -16,6 +16,7 @@ import { createTrainingSession } from '../../src/train/session';
 import { syntheticBatchSource } from '../../src/train/synthetic';
 import { readCheckpoint } from '../../src/train/checkpoint';
 import { createClassHead, CLASS_MATRIX_NAME } from '../../src/train/class-head';
+import type { CachedDataset } from '../../src/data';
 
 void test.before(async () => {
   await tf.setBackend('cpu');
@@ -184,5 +185,34 @@ void test('a session trains the class matrix, checkpoints it beside the weights 
     }
   } finally {
     await Promise.all([straight, resumed].map((d) => fs.rm(d, { recursive: true, force: true })));
+  }
+});
+
+void test('the class matrix has a row for each person the sampler draws, not for one-photo people it leaves out', async () => {
+  // s1..s6 with 3 images each and s7 with one; s5 and s6 held out for testing.
+  const counts = [3, 3, 3, 3, 3, 3, 1];
+  const labels = Int32Array.from(counts.flatMap((n, id) => Array<number>(n).fill(id)));
+  const dataset: CachedDataset = {
+    cachePath: '', key: 'synthetic', dataset: 'att', height: 8, width: 8, channels: 1,
+    identities: counts.map((_, id) => `s${id + 1}`),
+    labels,
+    paths: Array.from(labels, (l, i) => `s${l + 1}/${i}.pgm`),
+    pixels: Uint8Array.from({ length: labels.length * 64 }, (_, i) => (i * 37) % 251),
+    partial: false,
+  };
+  const cfg = runConfigSchema.parse({
+    ...config(1),
+    dataset: { name: 'att', split: { kind: 'att-subjects', testSubjects: ['s5', 's6'] } },
+    sampler: { kind: 'pk', identitiesPerBatch: 2, imagesPerIdentity: 2 },
+  });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'facenet-cosface-'));
+  try {
+    const s = await createTrainingSession({ config: cfg, runDir: dir, dataset });
+    await s.trainEpoch(1);
+    s.dispose();
+    const ck = await readCheckpoint(path.join(dir, 'checkpoints', 'epoch-0001'));
+    assert.deepEqual(ck.lossWeights?.[0]?.shape, [4, 4], 's1..s4: s7 has one photo and is never drawn');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
   }
 });
