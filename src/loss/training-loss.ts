@@ -38,13 +38,16 @@ export function trainingLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, opts:
     throw new Error(`Expected non-negative finite loss weights, not all 0, but got tripletWeight ${String(wt)}, contrastiveWeight ${String(wc)} and cosFaceWeight ${String(wf)}`);
   }
   if (wf > 0 && !head) throw new Error('The CosFace loss (loss.cosFaceWeight > 0) needs the class matrix of the training people.');
+  // The contrastive term is computed first: the tape then sums the embeddings' gradient in the order recipe 4's
+  // runs were trained with (floating-point addition is not associative, and training amplifies the last bit).
+  const contrastive = wc > 0 ? supervisedContrastiveLoss(embeddings, labels, opts.temperature) : null;
   const terms: Array<{ weight: number; result: MinedLoss }> = [];
   if (wt > 0) {
     const r = tripletLoss(embeddings, labels, opts);
     tf.dispose([r.meanPositiveDistance, r.meanNegativeDistance]);
     terms.push({ weight: wt, result: { loss: r.loss, activeFraction: r.activeFraction } });
   }
-  if (wc > 0) terms.push({ weight: wc, result: supervisedContrastiveLoss(embeddings, labels, opts.temperature) });
+  if (contrastive) terms.push({ weight: wc, result: contrastive });
   if (wf > 0 && head) {
     const classes = tf.gather(head.classOf, labels);
     terms.push({ weight: wf, result: cosFaceLoss(embeddings, classes, head.classMatrix, { margin: opts.cosFaceMargin, scale: opts.cosFaceScale }) });

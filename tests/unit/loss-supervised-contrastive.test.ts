@@ -142,3 +142,23 @@ void test('the config refuses two zero weights, naming the field; describeLoss n
   assert.equal(describeLoss({ ...OPTS, tripletWeight: 0, contrastiveWeight: 1 }), 'supervised contrastive, temperature 0.1');
   assert.equal(describeLoss({ ...OPTS, contrastiveWeight: 0.5 }), '1 x batch-all margin 0.5, euclidean + 0.5 x supervised contrastive, temperature 0.1');
 });
+
+void test('trainingLoss (1, 1): the gradient is bit for bit that of the contrastive term recorded before the triplet term', () => {
+  // The order recipe 4 was trained in; the reverse order sums the embeddings' gradient in another order, and a
+  // changed last bit moved `npm start`'s final accuracy from 0.993 to 0.971.
+  const { e, y } = fixture(12, 4);
+  const opts = { ...OPTS, tripletWeight: 1, contrastiveWeight: 1 };
+  const recorded = gradientOf(e, y, (x, l) => {
+    const c = supervisedContrastiveLoss(x, l, opts.temperature);
+    const t = tripletLoss(x, l, opts);
+    return tf.add(tf.mul(t.loss, 1), tf.mul(c.loss, 1)) as tf.Scalar;
+  });
+  const reversed = gradientOf(e, y, (x, l) => {
+    const t = tripletLoss(x, l, opts);
+    const c = supervisedContrastiveLoss(x, l, opts.temperature);
+    return tf.add(tf.mul(t.loss, 1), tf.mul(c.loss, 1)) as tf.Scalar;
+  });
+  const actual = gradientOf(e, y, (x, l) => trainingLoss(x, l, opts).loss);
+  assert.deepEqual(actual, recorded);
+  assert.notDeepEqual(reversed, recorded, 'the fixture must tell the two orders apart');
+});
