@@ -27,11 +27,12 @@ export function cosFaceLoss(embeddings: tf.Tensor2D, classes: tf.Tensor1D, class
   return tf.tidy(() => {
     const rows = tf.div(classMatrix, tf.maximum(tf.norm(classMatrix, 'euclidean', 1, true), 1e-12));
     const cosine = tf.matMul(embeddings, rows, false, true);
-    const onehot = tf.oneHot(tf.cast(classes, 'int32'), classMatrix.shape[0], 1, 0, 'float32');
+    const target = tf.cast(classes, 'int32') as tf.Tensor1D;
+    const onehot = tf.oneHot(target, classMatrix.shape[0], 1, 0, 'float32');
     const logits = tf.mul(tf.sub(cosine, tf.mul(onehot, margin)), scale);
     const logProb = tf.logSoftmax(logits);
     const loss = tf.neg(tf.mean(tf.sum(tf.mul(onehot, logProb), 1))) as tf.Scalar;
-    const wrong = tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.cast(classes, 'int32')), 'float32');
+    const wrong = tf.cast(tf.notEqual(tf.argMax(logits, 1), target), 'float32');
     return { loss, activeFraction: tf.mean(wrong) as tf.Scalar };
   });
 }
